@@ -3,3 +3,9 @@
  */
 export { VmmError, InvalidArgumentError, ConflictError, NotFoundError, InvalidStateError } from './util/errors.js';
 export { split64, join64 } from './util/u64.js';
+export { VirtualClock, ClockTimer } from './time/clock.js';
+export type { ClockMode, VirtualClockOptions, VirtualClockState } from './time/clock.js';
+export { TscModel, tscTicksAt, nsAtTscTicks, cpuidLeaf15, cpuidLeaf16, checkTscHz, MAX_TSC_HZ } from './time/tsc.js';
+export type { CpuidRegs } from './time/tsc.js';
+export { CallbackIrqLine, LatchedIrqLine, NO_IRQ } from './devices/irq-line.js';
+export type { IrqLine } from './devices/irq-line.js';
