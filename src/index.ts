@@ -14,3 +14,24 @@ export type { BusDevice, BusRange } from './devices/bus.js';
 export type { Snapshottable } from './devices/snapshot.js';
 export { Pic8259, PIC_MASTER_PORT, PIC_SLAVE_PORT, PIC_ELCR_PORT } from './devices/pic8259.js';
 export type { Pic8259State, Pic8259ChipState } from './devices/pic8259.js';
+export * from './arch/ept.js';
+export * from './arch/paging.js';
+export { HostMemory, MemorySegment, PAGE_SIZE, PAGE_SHIFT, PAGE_MASK } from './memory/host.js';
+export type { HostMemoryOptions, SegmentOptions, SegmentKind } from './memory/host.js';
+export {
+  Ept,
+  EptTranslation,
+  TRANSLATE_OK,
+  TRANSLATE_EPT_VIOLATION,
+  TRANSLATE_EPT_MISCONFIG,
+  TRANSLATE_PAGE_FAULT,
+  EPT_ACCESS_TABLE,
+  EPT_ACCESS_LINEAR,
+  EPT_ACCESS_PROBE,
+  PERM_R,
+  PERM_W,
+  PERM_X,
+} from './memory/ept.js';
+export type { AdMode, NestedFormat, EptOptions, EptWalk, LeafAttributes, PageTableFormat } from './memory/ept.js';
+export { GuestMemory, PageHold, parseProtection, mapPcMemory } from './memory/guest-memory.js';
+export type { GuestMemoryOptions, GuestMapping, MapOptions, Protection } from './memory/guest-memory.js';
