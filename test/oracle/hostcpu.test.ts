@@ -1,0 +1,284 @@
+/**
+ * The host-CPU oracle itself: known instructions give the results the SDM specifies, faults are
+ * reported with their vector, a system call is killed by seccomp without losing the rest of the
+ * batch, and the harness state (scratch, code page, x87/SSE, segments) does not leak between cases.
+ * If the helper cannot be built (no gcc), open() throws and every test here fails: never skipped.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  FLAG, GPR, HostCpuOracle, ORACLE_CODE_ADDR, ORACLE_SCRATCH_ADDR, ORACLE_SCRATCH_SIZE, VECTOR,
+  type OracleCase, type OracleResult,
+} from './hostcpu.js';
+
+const CODE = BigInt(ORACLE_CODE_ADDR);
+const SCRATCH = BigInt(ORACLE_SCRATCH_ADDR);
+/** Status flags of SDM Vol. 1 3.4.3.1. */
+const STATUS = FLAG.CF | FLAG.PF | FLAG.AF | FLAG.ZF | FLAG.SF | FLAG.OF;
+
+function regs(values: Partial<Record<keyof typeof GPR, bigint>>): bigint[] {
+  const g = new Array<bigint>(16).fill(0n);
+  for (const [name, v] of Object.entries(values)) g[GPR[name as keyof typeof GPR]] = v;
+  return g;
+}
+
+let oracle: HostCpuOracle;
+beforeAll(() => {
+  oracle = HostCpuOracle.open();
+});
+afterAll(() => oracle?.close());
+
+function run1(c: OracleCase): OracleResult {
+  return oracle.run([c])[0]!;
+}
+
+describe('host-CPU oracle: arithmetic flags (SDM Vol. 2 ADD)', () => {
+  it('add eax, ebx: 0xFFFFFFFF + 1 wraps to 0 with CF ZF PF AF set and zero-extends RAX', () => {
+    // 01 D8 = ADD r/m32, r32 with ModRM 11 011 000 (rm = EAX, reg = EBX)
+    const r = run1({ mode: 64, code: [0x01, 0xd8], gprs: regs({ RAX: 0xdead_0000_ffff_ffffn, RBX: 1n }) });
+    expect(r.outcome).toBe('completed');
+    expect(r.gprs[GPR.RAX]).toBe(0n); // a 32-bit destination clears bits 63:32 (SDM Vol. 1 3.4.1.1)
+    expect(r.rflags & STATUS).toBe(FLAG.CF | FLAG.ZF | FLAG.PF | FLAG.AF);
+    expect(r.rip).toBe(CODE + 2n);
+  });
+
+  it('add eax, ebx: 0x7FFFFFFF + 1 overflows into the sign bit (OF SF AF PF, no CF)', () => {
+    const r = run1({ mode: 64, code: [0x01, 0xd8], gprs: regs({ RAX: 0x7fff_ffffn, RBX: 1n }) });
+    expect(r.gprs[GPR.RAX]).toBe(0x8000_0000n);
+    expect(r.rflags & STATUS).toBe(FLAG.OF | FLAG.SF | FLAG.AF | FLAG.PF);
+  });
+
+  it('loads RFLAGS: the input CF feeds ADC, DF is kept and TF is never set', () => {
+    // 11 D8 = ADC r/m32, r32: 5 + 0 + CF(1) = 6
+    const r = run1({
+      mode: 64, code: [0x11, 0xd8], gprs: regs({ RAX: 5n }), rflags: FLAG.CF | FLAG.DF | FLAG.TF,
+    });
+    expect(r.gprs[GPR.RAX]).toBe(6n);
+    expect(r.rflags & (FLAG.DF | FLAG.TF)).toBe(FLAG.DF);
+  });
+
+  it('passes all sixteen 64-bit registers through unchanged', () => {
+    const g = Array.from({ length: 16 }, (_, i) => 0x0102_0304_0506_0708n * BigInt(i + 1));
+    const r = run1({ mode: 64, code: [0x90], gprs: g });
+    expect(Array.from(r.gprs)).toEqual(g.map((v) => BigInt.asUintN(64, v)));
+  });
+
+  it('runs code at the documented address (lea rax, [rip])', () => {
+    const r = run1({ mode: 64, code: [0x48, 0x8d, 0x05, 0, 0, 0, 0] });
+    expect(r.gprs[GPR.RAX]).toBe(CODE + 7n);
+  });
+});
+
+describe('host-CPU oracle: faults', () => {
+  it('div ecx with ECX = 0 raises #DE at the instruction, registers unchanged', () => {
+    // F7 F1 = DIV r/m32, ModRM 11 110 001 (/6, ECX)
+    const r = run1({ mode: 64, code: [0xf7, 0xf1], gprs: regs({ RAX: 7n, RDX: 0n, RCX: 0n }) });
+    expect(r.outcome).toBe('fault');
+    expect(r.fault?.vector).toBe(VECTOR.DE);
+    expect(r.rip).toBe(CODE);
+    expect(r.gprs[GPR.RAX]).toBe(7n);
+  });
+
+  it('ud2 raises #UD at the instruction', () => {
+    const r = run1({ mode: 64, code: [0x0f, 0x0b] });
+    expect(r.outcome).toBe('fault');
+    expect(r.fault?.vector).toBe(VECTOR.UD);
+    expect(r.rip).toBe(CODE);
+  });
+
+  it('int3 raises #BP as a trap: RIP points after it', () => {
+    const r = run1({ mode: 64, code: [0x90, 0xcc] });
+    expect(r.fault?.vector).toBe(VECTOR.BP);
+    expect(r.rip).toBe(CODE + 2n);
+  });
+
+  it('a jump into the rest of the code page lands on INT3 filler', () => {
+    // EB 10 = JMP rel8 +0x10 -> CODE + 0x12, which holds 0xCC
+    const r = run1({ mode: 64, code: [0xeb, 0x10] });
+    expect(r.fault?.vector).toBe(VECTOR.BP);
+    expect(r.rip).toBe(CODE + 0x13n);
+  });
+
+  it('a read just past the scratch area is #PF with the address and a user read, not-present code', () => {
+    // 48 8B 06 = MOV r64, r/m64 with ModRM 00 000 110 ([RSI]); reads SCRATCH+8192-4 .. +4 crosses
+    const r = run1({ mode: 64, code: [0x48, 0x8b, 0x06], gprs: regs({ RSI: SCRATCH + 8188n }) });
+    expect(r.fault?.vector).toBe(VECTOR.PF);
+    expect(r.fault?.address).toBe(SCRATCH + 8192n);
+    expect(r.fault?.errorCode).toBe(0x4n); // SDM Vol. 3 Figure 4-12: U/S=1, W/R=0, P=0
+    expect(r.gprs[GPR.RAX]).toBe(0n);
+  });
+
+  it('a store to the code page is #PF with a protection-violation write code', () => {
+    // 88 07 = MOV r/m8, r8 ([RDI], AL)
+    const r = run1({ mode: 64, code: [0x88, 0x07], gprs: regs({ RDI: CODE + 0x100n }) });
+    expect(r.fault?.vector).toBe(VECTOR.PF);
+    expect(r.fault?.address).toBe(CODE + 0x100n);
+    expect(r.fault?.errorCode).toBe(0x7n); // U/S=1, W/R=1, P=1
+  });
+
+  it('a misaligned load with RFLAGS.AC = 1 raises #AC (SDM Vol. 3 6.15, CR0.AM set by Linux)', () => {
+    // 8B 06 = MOV r32, [RSI]
+    const r = run1({ mode: 64, code: [0x8b, 0x06], gprs: regs({ RSI: SCRATCH + 1n }), rflags: FLAG.AC });
+    expect(r.fault?.vector).toBe(VECTOR.AC);
+  });
+
+  it('an endless loop times out and the next case still runs', () => {
+    const [a, b] = oracle.run([
+      { mode: 64, code: [0xeb, 0xfe] }, // JMP $
+      { mode: 64, code: [0x01, 0xd8], gprs: regs({ RAX: 2n, RBX: 3n }) },
+    ]);
+    expect(a!.outcome).toBe('timeout');
+    expect(b!.outcome).toBe('completed');
+    expect(b!.gprs[GPR.RAX]).toBe(5n);
+  });
+});
+
+describe('host-CPU oracle: seccomp', () => {
+  it('syscall is killed and reported as not comparable; the next case in the batch still runs', () => {
+    const before = oracle.stats.killed;
+    const res = oracle.run([
+      { mode: 64, code: [0x01, 0xd8], gprs: regs({ RAX: 1n, RBX: 1n }) },
+      // SYSCALL with RAX = 1 (write) and RDI = 1 (stdout): allowed by strict mode, killed here
+      { mode: 64, code: [0x0f, 0x05], gprs: regs({ RAX: 1n, RDI: 1n, RSI: SCRATCH, RDX: 16n }) },
+      { mode: 64, code: [0x01, 0xd8], gprs: regs({ RAX: 2n, RBX: 2n }) },
+    ]);
+    expect(res.map((r) => r.outcome)).toEqual(['completed', 'killed', 'completed']);
+    expect(res[1]!.killedBy).toBe('SIGSYS');
+    expect(res[0]!.gprs[GPR.RAX]).toBe(2n);
+    expect(res[2]!.gprs[GPR.RAX]).toBe(4n);
+    expect(oracle.stats.killed - before).toBe(1);
+  });
+
+  it('int 0x80 (the 32-bit system call gate) is killed as well, in both modes', () => {
+    const res = oracle.run([
+      { mode: 64, code: [0xcd, 0x80], gprs: regs({ RAX: 4n }) },
+      { mode: 32, code: [0xcd, 0x80], gprs: regs({ RAX: 4n }) },
+      { mode: 64, code: [0x90] },
+    ]);
+    expect(res.map((r) => r.outcome)).toEqual(['killed', oracle.supportsCompat ? 'killed' : 'unsupported', 'completed']);
+  });
+
+  it('keeps results in order across a kill deep inside a large batch', () => {
+    const cases: OracleCase[] = [];
+    for (let i = 0; i < 6000; i++) {
+      const killer = i === 4321;
+      cases.push(killer
+        ? { mode: 64, code: [0x0f, 0x05], gprs: regs({ RAX: 39n }) } // getpid
+        : { mode: 64, code: [0x01, 0xd8], gprs: regs({ RAX: BigInt(i), RBX: 1n }) });
+    }
+    const res = oracle.run(cases);
+    expect(res).toHaveLength(6000);
+    for (let i = 0; i < 6000; i++) {
+      if (i === 4321) expect(res[i]!.outcome).toBe('killed');
+      else expect(res[i]!.gprs[GPR.RAX]).toBe(BigInt(i + 1));
+    }
+  });
+});
+
+describe('host-CPU oracle: scratch memory', () => {
+  it('a store into the supplied scratch bytes shows up in the result', () => {
+    // 48 89 06 = MOV [RSI], RAX
+    const r = run1({
+      mode: 64, code: [0x48, 0x89, 0x06], gprs: regs({ RAX: 0x1122_3344_5566_7788n, RSI: SCRATCH + 8n }),
+      scratch: new Uint8Array(32).fill(0xaa),
+    });
+    expect(r.scratch).toHaveLength(32);
+    expect(Array.from(r.scratch.subarray(0, 24))).toEqual([
+      0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
+      0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,
+    ]);
+  });
+
+  it('a store beyond the supplied bytes returns the whole 8 KiB, and the next case sees zeros', () => {
+    const [a, b] = oracle.run([
+      { mode: 64, code: [0x48, 0x89, 0x06], gprs: regs({ RAX: 0xffn, RSI: SCRATCH + 0x1ff8n }), scratch: new Uint8Array(4) },
+      { mode: 64, code: [0x48, 0x8b, 0x06], gprs: regs({ RAX: 5n, RSI: SCRATCH + 0x1ff8n }) },
+    ]);
+    expect(a!.scratch).toHaveLength(ORACLE_SCRATCH_SIZE);
+    expect(a!.scratch[0x1ff8]).toBe(0xff);
+    expect(b!.gprs[GPR.RAX]).toBe(0n);
+    expect(b!.scratch).toHaveLength(0);
+  });
+});
+
+describe('host-CPU oracle: 32-bit compatibility mode', () => {
+  it('is available on this host', () => {
+    expect(oracle.supportsCompat).toBe(true);
+  });
+
+  it('push/pop use 4-byte stack slots (SDM Vol. 1 6.2.2)', () => {
+    // 50 53 59 = PUSH EAX; PUSH EBX; POP ECX
+    const top = SCRATCH + 0x100n;
+    const r = run1({
+      mode: 32, code: [0x50, 0x53, 0x59],
+      gprs: regs({ RAX: 0x1111_1111n, RBX: 0x2222_2222n, RSP: top }), scratch: new Uint8Array(0x100),
+    });
+    expect(r.outcome).toBe('completed');
+    expect(r.gprs[GPR.RSP]).toBe(top - 4n);
+    expect(r.gprs[GPR.RCX]).toBe(0x2222_2222n);
+    expect(Array.from(r.scratch.subarray(0xf8, 0x100))).toEqual([0x22, 0x22, 0x22, 0x22, 0x11, 0x11, 0x11, 0x11]);
+    expect(r.selectors.cs).toBe(0x23);
+    expect(r.rip).toBe(CODE + 3n);
+  });
+
+  it('reports only the low 32 bits, with R8..R15 as zero', () => {
+    const r = run1({ mode: 32, code: [0x40], gprs: regs({ RAX: 0x1_ffff_ffffn, R8: 5n }) }); // 40 = INC EAX
+    expect(r.gprs[GPR.RAX]).toBe(0n);
+    expect(r.gprs[GPR.R8]).toBe(0n);
+    expect(r.rflags & STATUS).toBe(FLAG.ZF | FLAG.PF | FLAG.AF); // INC leaves CF alone
+  });
+
+  it('a memory access through the null FS raises #GP(0)', () => {
+    const r = run1({ mode: 32, code: [0x64, 0xa1, 0, 0, 0, 0] }); // MOV EAX, FS:[0]
+    expect(r.fault?.vector).toBe(VECTOR.GP);
+    expect(r.fault?.errorCode).toBe(0n);
+    expect(r.rip).toBe(CODE);
+  });
+
+  it('64-bit push uses 8-byte slots, for contrast', () => {
+    const r = run1({ mode: 64, code: [0x50, 0x59], gprs: regs({ RAX: 0x1234n, RSP: SCRATCH + 0x100n }), scratch: new Uint8Array(0x100) });
+    expect(r.gprs[GPR.RCX]).toBe(0x1234n);
+    expect(Array.from(r.scratch.subarray(0xf8, 0x100))).toEqual([0x34, 0x12, 0, 0, 0, 0, 0, 0]);
+  });
+});
+
+describe('host-CPU oracle: isolation and determinism', () => {
+  it('resets SSE state between cases (movq xmm0, rax then movq rax, xmm0)', () => {
+    const [, b] = oracle.run([
+      { mode: 64, code: [0x66, 0x48, 0x0f, 0x6e, 0xc0], gprs: regs({ RAX: 0x55n }) },
+      { mode: 64, code: [0x66, 0x48, 0x0f, 0x7e, 0xc0], gprs: regs({ RAX: 0x77n }) },
+    ]);
+    expect(b!.gprs[GPR.RAX]).toBe(0n);
+  });
+
+  it('runs 64-bit code with FS.base = 0, so FS: addresses the flat space', () => {
+    // 64 48 8B 06 = MOV RAX, FS:[RSI]
+    const r = run1({
+      mode: 64, code: [0x64, 0x48, 0x8b, 0x06], gprs: regs({ RSI: SCRATCH }),
+      scratch: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]),
+    });
+    expect(r.gprs[GPR.RAX]).toBe(0x0807_0605_0403_0201n);
+  });
+
+  it('a segment load in a case does not leak into the next one', () => {
+    const [a, b] = oracle.run([
+      { mode: 64, code: [0x8e, 0xe0], gprs: regs({ RAX: 0x2bn }) }, // MOV FS, AX
+      { mode: 64, code: [0x64, 0x48, 0x8b, 0x06], gprs: regs({ RSI: SCRATCH }), scratch: new Uint8Array([9]) },
+    ]);
+    expect(a!.selectors.fs).toBe(0x2b);
+    expect(b!.selectors.fs).toBe(0);
+    expect(b!.gprs[GPR.RAX]).toBe(9n);
+  });
+
+  it('gives identical results for the same batch twice', () => {
+    const cases: OracleCase[] = [];
+    let x = 0x1234_5678;
+    const rnd = (): bigint => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return BigInt(x) << 32n | BigInt(Math.imul(x, 69069) >>> 0);
+    };
+    for (let i = 0; i < 200; i++) {
+      cases.push({ mode: i % 2 ? 32 : 64, code: [0x0f, 0xaf, 0xc3], gprs: regs({ RAX: rnd(), RBX: rnd() }), rflags: Number(rnd() & 0xfffn) });
+    }
+    expect(oracle.run(cases)).toEqual(oracle.run(cases));
+  });
+});

@@ -1,0 +1,340 @@
+/**
+ * The host-CPU oracle client: runs instruction bytes on the real processor from a given register,
+ * flags and scratch-memory state, through the native helper oracle/cpu/build/hostcpu (C + assembly,
+ * built with the machine's gcc on first use). Full description: docs/oracle.md.
+ *
+ * Memory map of every case (fixed virtual addresses, below 4 GiB so 32-bit code reaches them):
+ *   0x0FFF0000..0x0FFFFFFF  guard, never mapped
+ *   0x10000000..0x10000FFF  code page, read+execute (a store to it is #PF): the case's code at
+ *                           0x10000000, then `jmp rel32` to the harness (5 bytes), the rest INT3 (0xCC)
+ *   0x10001000..0x1000FFFF  guard
+ *   0x10010000..0x10011FFF  scratch, 8 KiB read+write: the case's bytes, then zeros
+ *   0x10012000..0x1001FFFF  guard
+ * Nothing else is reachable except by wild pointers into the helper's own image (not meaningful).
+ * In 64-bit mode FS.base = GS.base = 0 (FSGSBASE hosts), DS = ES = FS = GS = 0, SS = 0x2B, CS = 0x33.
+ * In 32-bit compatibility mode CS = 0x23, SS = DS = ES = 0x2B (flat 4 GiB), FS = GS = 0 (null: use
+ * gives #GP(0)). x87/SSE/AVX state is the XRSTOR init state (all zero, MXCSR = 0x1F80) in each case.
+ *
+ * Case record (little-endian), 208 + align8(scratchLen) bytes:
+ *   0  u32 magic "OXC1" (0x3143584F)     4  u8 mode (64 | 32)     5  u8 code length (0..64)
+ *   6  u16 scratchLen (0..8192)          8  u64 RFLAGS (masked to CF PF AF ZF SF DF OF AC = 0x40CD5)
+ *  16  u64[16] GPRs in encoding order RAX RCX RDX RBX RSP RBP RSI RDI R8..R15
+ * 144  u8[64] code                     208  u8[scratchLen] initial scratch bytes, zero-padded to 8
+ * Result record, 192 + align8(scratchLen) bytes:
+ *   0  u32 magic "OXR1" (0x3152584F)     4  u8 outcome (0 completed, 1 fault, 2 timeout,
+ *                                            3 unsupported mode, 4 harness error)
+ *   5  u8 mode   6  u16 scratchLen: the case's length, or 8192 when the case left a non-zero byte
+ *                   beyond it (bytes beyond the returned length are zero)
+ *   8  u32 case index within this helper run   12 u8 signal   13 u8 vector (trap number; 0xFF timeout)
+ *  14  i16 si_code   16 u64 error code   24 u64 fault address (CR2 for #PF, else si_addr)
+ *  32  u64 RIP (completed: code address + code length; fault: the faulting RIP, or the next one for
+ *      a trap such as #BP)   40 u64 RFLAGS (RF cleared)   48 u64[16] GPRs
+ * 176  u16 CS SS DS ES FS GS   188 u32 zero   192 u8[scratchLen] scratch after the case
+ * In mode 32 only the low 32 bits of RAX..RDI, RIP and RFLAGS are reported and R8..R15 read as zero:
+ * the upper halves are undefined after leaving compatibility mode (SDM Vol. 1 3.4.1.1).
+ *
+ * A case that makes a system call (SYSCALL, SYSENTER, INT 0x80, ...) is killed by the helper's
+ * seccomp filter; the client restarts the helper, reports that case as `killed` (not comparable)
+ * and continues with the next one. Each call to run() spawns the helper synchronously
+ * (spawnSync), so the class holds no process between calls.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError } from '../../src/util/errors.js';
+
+export const ORACLE_CODE_ADDR = 0x1000_0000;
+export const ORACLE_SCRATCH_ADDR = 0x1001_0000;
+export const ORACLE_SCRATCH_SIZE = 8192;
+export const ORACLE_CODE_MAX = 64;
+/** Length of the `jmp rel32` stub the helper places right after the case's code. */
+export const ORACLE_STUB_LEN = 5;
+/** RFLAGS bits a case may set: CF PF AF ZF SF DF OF AC. */
+export const ORACLE_RFLAGS_INPUT_MASK = 0x40cd5;
+
+/** GPR indices in the encoding order used by both records. */
+export const GPR = {
+  RAX: 0, RCX: 1, RDX: 2, RBX: 3, RSP: 4, RBP: 5, RSI: 6, RDI: 7,
+  R8: 8, R9: 9, R10: 10, R11: 11, R12: 12, R13: 13, R14: 14, R15: 15,
+} as const;
+export const GPR_NAMES = Object.keys(GPR) as (keyof typeof GPR)[];
+
+/** RFLAGS bits (SDM Vol. 1 3.4.3). */
+export const FLAG = {
+  CF: 1 << 0, PF: 1 << 2, AF: 1 << 4, ZF: 1 << 6, SF: 1 << 7, TF: 1 << 8, IF: 1 << 9,
+  DF: 1 << 10, OF: 1 << 11, RF: 1 << 16, AC: 1 << 18,
+} as const;
+
+/** Exception vectors (SDM Vol. 3 Table 6-1). */
+export const VECTOR = {
+  DE: 0, DB: 1, BP: 3, OF: 4, BR: 5, UD: 6, NM: 7, NP: 11, SS: 12, GP: 13, PF: 14, MF: 16, AC: 17,
+  XM: 19,
+} as const;
+
+export type OracleMode = 64 | 32;
+
+export interface OracleCase {
+  mode: OracleMode;
+  /** Instruction bytes, at most 64. Executed at ORACLE_CODE_ADDR. */
+  code: Uint8Array | readonly number[];
+  /** The 16 GPRs in encoding order (missing entries are 0). Mode 32 uses the low 32 bits. */
+  gprs?: ArrayLike<bigint>;
+  /** Initial RFLAGS; bits outside ORACLE_RFLAGS_INPUT_MASK are ignored (bit 1 is always set). */
+  rflags?: number;
+  /** Initial bytes at ORACLE_SCRATCH_ADDR (at most 8192); the rest of the scratch area is zero. */
+  scratch?: Uint8Array;
+}
+
+/**
+ * completed: execution reached the end of the code (RIP = code address + length).
+ * fault: a signal stopped it (see `fault`). timeout: it ran for at least 25 ms of CPU time.
+ * killed: the helper was killed (a system call reached seccomp): not comparable.
+ * unsupported: mode 32 on a host without a usable compatibility-mode code segment.
+ * harness-error: the case broke the harness's own path back (e.g. WRPKRU): not comparable.
+ */
+export type OracleOutcome = 'completed' | 'fault' | 'timeout' | 'killed' | 'unsupported' | 'harness-error';
+
+export interface OracleFault {
+  /** Exception vector from the signal context (trap number), e.g. 14 for #PF. */
+  vector: number;
+  /** Linux signal number (SIGSEGV 11, SIGBUS 7, SIGILL 4, SIGFPE 8, SIGTRAP 5). */
+  signal: number;
+  /** siginfo si_code (e.g. SEGV_MAPERR 1, SEGV_ACCERR 2, SI_KERNEL 0x80). */
+  siCode: number;
+  /** The exception's error code as the kernel reports it. */
+  errorCode: bigint;
+  /** CR2 for #PF; otherwise the kernel's si_addr (0 for #GP, the RIP for #UD and #DE). */
+  address: bigint;
+}
+
+export interface OracleSelectors { cs: number; ss: number; ds: number; es: number; fs: number; gs: number }
+
+export interface OracleResult {
+  outcome: OracleOutcome;
+  mode: OracleMode;
+  /** GPRs after the case (or at the fault), encoding order. Mode 32: low halves only, R8..R15 zero. */
+  gprs: BigUint64Array;
+  /** RFLAGS after the case (or at the fault, RF cleared). Bits 1 and IF are always set. */
+  rflags: number;
+  rip: bigint;
+  fault: OracleFault | null;
+  /** Scratch bytes after the case: as long as the case's scratch, or 8192 if it wrote beyond it. */
+  scratch: Uint8Array;
+  selectors: OracleSelectors;
+  /** For `killed`: the signal that ended the helper (normally SIGSYS from seccomp). */
+  killedBy?: string;
+}
+
+const CASE_MAGIC = 0x3143584f;
+const RES_MAGIC = 0x3152584f;
+const CASE_HDR = 208;
+const RES_HDR = 192;
+const OUTCOMES: readonly OracleOutcome[] = ['completed', 'fault', 'timeout', 'unsupported', 'harness-error'];
+/** The helper writes results in chunks of up to 1 MiB, so a killer lies within this many cases. */
+const MAX_UNFLUSHED_CASES = Math.ceil((1 << 20) / RES_HDR) + 1;
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ORACLE_DIR = join(HERE, '..', '..', 'oracle', 'cpu');
+const SOURCES = ['hostcpu.c', 'switch.S', 'build.sh'];
+export const ORACLE_BINARY = join(ORACLE_DIR, 'build', 'hostcpu');
+
+const align8 = (n: number): number => (n + 7) & ~7;
+
+/** Builds the helper if it is missing or older than its sources; throws if that is impossible. */
+export function ensureOracleBuilt(): string {
+  const binTime = existsSync(ORACLE_BINARY) ? statSync(ORACLE_BINARY).mtimeMs : -1;
+  const stale = SOURCES.some((s) => statSync(join(ORACLE_DIR, s)).mtimeMs > binTime);
+  if (!stale) return ORACLE_BINARY;
+  const gcc = spawnSync('gcc', ['--version'], { encoding: 'utf8' });
+  if (gcc.error) {
+    throw new Error(
+      `host-CPU oracle: gcc is not available (${gcc.error.message}); it is needed to build ` +
+        `${ORACLE_BINARY} from oracle/cpu/. Install gcc (Debian: apt-get install gcc libc6-dev).`,
+    );
+  }
+  const r = spawnSync('sh', [join(ORACLE_DIR, 'build.sh')], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    throw new Error(`host-CPU oracle: oracle/cpu/build.sh failed (status ${r.status}):\n${r.stderr}`);
+  }
+  return ORACLE_BINARY;
+}
+
+function encodeCases(cases: readonly OracleCase[]): { buf: Buffer; offsets: Int32Array } {
+  const offsets = new Int32Array(cases.length + 1);
+  let total = 0;
+  for (let i = 0; i < cases.length; i++) {
+    const c = cases[i]!;
+    if (c.mode !== 64 && c.mode !== 32) {
+      throw new InvalidArgumentError(`oracle case ${i}: mode ${String(c.mode)} is not 64 or 32`);
+    }
+    if (c.code.length > ORACLE_CODE_MAX) {
+      throw new InvalidArgumentError(`oracle case ${i}: code is ${c.code.length} bytes; at most ${ORACLE_CODE_MAX}`);
+    }
+    const sl = c.scratch?.length ?? 0;
+    if (sl > ORACLE_SCRATCH_SIZE) {
+      throw new InvalidArgumentError(`oracle case ${i}: scratch is ${sl} bytes; at most ${ORACLE_SCRATCH_SIZE}`);
+    }
+    if (c.gprs && c.gprs.length > 16) {
+      throw new InvalidArgumentError(`oracle case ${i}: ${c.gprs.length} GPRs given; at most 16`);
+    }
+    offsets[i] = total;
+    total += CASE_HDR + align8(sl);
+  }
+  offsets[cases.length] = total;
+  const buf = Buffer.alloc(total);
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  for (let i = 0; i < cases.length; i++) {
+    const c = cases[i]!;
+    const o = offsets[i]!;
+    const sl = c.scratch?.length ?? 0;
+    dv.setUint32(o, CASE_MAGIC, true);
+    dv.setUint8(o + 4, c.mode);
+    dv.setUint8(o + 5, c.code.length);
+    dv.setUint16(o + 6, sl, true);
+    dv.setUint32(o + 8, (c.rflags ?? 0) >>> 0, true);
+    if (c.gprs) {
+      for (let r = 0; r < c.gprs.length; r++) dv.setBigUint64(o + 16 + 8 * r, BigInt.asUintN(64, c.gprs[r]!), true);
+    }
+    buf.set(c.code, o + 144);
+    if (sl) buf.set(c.scratch!, o + CASE_HDR);
+  }
+  return { buf, offsets };
+}
+
+function killedResult(c: OracleCase, signal: string): OracleResult {
+  return {
+    outcome: 'killed', mode: c.mode, gprs: new BigUint64Array(16), rflags: 0, rip: 0n, fault: null,
+    scratch: new Uint8Array(0), selectors: { cs: 0, ss: 0, ds: 0, es: 0, fs: 0, gs: 0 }, killedBy: signal,
+  };
+}
+
+/** Parses complete result records from `out` into results[first..]; returns how many it parsed. */
+function decodeResults(out: Buffer, results: OracleResult[], first: number, max: number): number {
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  let off = 0;
+  let k = 0;
+  while (k < max && off + RES_HDR <= out.length) {
+    if (dv.getUint32(off, true) !== RES_MAGIC) throw new Error(`host-CPU oracle: bad result magic at byte ${off}`);
+    const sl = dv.getUint16(off + 6, true);
+    const size = RES_HDR + align8(sl);
+    if (off + size > out.length) break; // cut off by a kill
+    if (dv.getUint32(off + 8, true) !== k) throw new Error(`host-CPU oracle: result ${k} carries index ${dv.getUint32(off + 8, true)}`);
+    const outcome = OUTCOMES[dv.getUint8(off + 4)];
+    if (outcome === undefined) throw new Error(`host-CPU oracle: unknown outcome ${dv.getUint8(off + 4)}`);
+    const gprs = new BigUint64Array(16);
+    for (let r = 0; r < 16; r++) gprs[r] = dv.getBigUint64(off + 48 + 8 * r, true);
+    const signal = dv.getUint8(off + 12);
+    results[first + k] = {
+      outcome,
+      mode: dv.getUint8(off + 5) as OracleMode,
+      gprs,
+      rflags: Number(dv.getBigUint64(off + 40, true)),
+      rip: dv.getBigUint64(off + 32, true),
+      fault: outcome === 'fault' || outcome === 'harness-error'
+        ? {
+            vector: dv.getUint8(off + 13),
+            signal,
+            siCode: dv.getInt16(off + 14, true),
+            errorCode: dv.getBigUint64(off + 16, true),
+            address: dv.getBigUint64(off + 24, true),
+          }
+        : null,
+      scratch: new Uint8Array(out.subarray(off + RES_HDR, off + RES_HDR + sl)),
+      selectors: {
+        cs: dv.getUint16(off + 176, true), ss: dv.getUint16(off + 178, true), ds: dv.getUint16(off + 180, true),
+        es: dv.getUint16(off + 182, true), fs: dv.getUint16(off + 184, true), gs: dv.getUint16(off + 186, true),
+      },
+    };
+    off += size;
+    k++;
+  }
+  return k;
+}
+
+export interface OracleStats {
+  /** Helper processes started. */
+  spawns: number;
+  /** Cases reported as killed. */
+  killed: number;
+}
+
+export class HostCpuOracle {
+  readonly binary: string;
+  /** Whether the host runs 32-bit compatibility-mode code (mode 32 cases). */
+  readonly supportsCompat: boolean;
+  readonly stats: OracleStats = { spawns: 0, killed: 0 };
+  private closed = false;
+
+  private constructor(binary: string) {
+    this.binary = binary;
+    const probe = this.run([
+      { mode: 64, code: [0x90] },
+      { mode: 32, code: [0x90] },
+    ]);
+    if (probe[0]!.outcome !== 'completed') {
+      throw new Error(`host-CPU oracle: the helper cannot run a NOP (outcome ${probe[0]!.outcome})`);
+    }
+    this.supportsCompat = probe[1]!.outcome === 'completed';
+  }
+
+  /** Builds the helper if needed and checks that it runs. Throws (never skips) if it cannot. */
+  static open(): HostCpuOracle {
+    return new HostCpuOracle(ensureOracleBuilt());
+  }
+
+  /** Runs the cases in order and returns one result per case. */
+  run(cases: readonly OracleCase[]): OracleResult[] {
+    if (this.closed) throw new Error('host-CPU oracle: run() after close()');
+    const { buf, offsets } = encodeCases(cases);
+    const n = cases.length;
+    const results = new Array<OracleResult>(n);
+    let start = 0;
+    let sync = false;
+    while (start < n) {
+      // After a kill, rerun the cases that may have lost their results with one write per case,
+      // which pins down the case that killed the helper.
+      const end = sync ? Math.min(n, start + MAX_UNFLUSHED_CASES) : n;
+      const input = buf.subarray(offsets[start]!, offsets[end]!);
+      this.stats.spawns++;
+      const r = spawnSync(this.binary, sync ? ['--sync'] : [], {
+        input,
+        maxBuffer: (end - start) * (RES_HDR + ORACLE_SCRATCH_SIZE) + 4096,
+        timeout: 60_000 + (end - start) * 100,
+        killSignal: 'SIGKILL',
+      });
+      if (r.error && (r.error as NodeJS.ErrnoException).code !== 'ETIMEDOUT') {
+        throw new Error(`host-CPU oracle: cannot run ${this.binary}: ${r.error.message}`);
+      }
+      if (r.error) throw new Error(`host-CPU oracle: helper did not finish within the batch time limit`);
+      const done = decodeResults(r.stdout, results, start, end - start);
+      start += done;
+      if (r.signal === null) {
+        if (r.status !== 0) throw new Error(`host-CPU oracle: helper exited with status ${r.status}: ${r.stderr.toString()}`);
+        if (start !== end) throw new Error(`host-CPU oracle: helper returned ${done} results for ${end - start + done} cases`);
+        sync = false;
+        continue;
+      }
+      if (!sync) {
+        sync = true;
+        continue;
+      }
+      results[start] = killedResult(cases[start]!, r.signal);
+      this.stats.killed++;
+      start++;
+      sync = false;
+    }
+    return results;
+  }
+
+  /** Nothing to release (each run() is its own process); further run() calls throw. */
+  close(): void {
+    this.closed = true;
+  }
+}
+
+/** A short name for a vector, e.g. "#PF". */
+export function vectorName(vector: number): string {
+  const name = Object.entries(VECTOR).find(([, v]) => v === vector)?.[0];
+  return name ? `#${name}` : `vector ${vector}`;
+}
