@@ -35,3 +35,4 @@ export {
 export type { AdMode, NestedFormat, EptOptions, EptWalk, LeafAttributes, PageTableFormat } from './memory/ept.js';
 export { GuestMemory, PageHold, parseProtection, mapPcMemory } from './memory/guest-memory.js';
 export type { GuestMemoryOptions, GuestMapping, MapOptions, Protection } from './memory/guest-memory.js';
+export { ticksAt, nsAtTick, mulDivFloor, mulDivCeil } from './time/ticks.js';
