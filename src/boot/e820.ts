@@ -1,8 +1,8 @@
 /**
  * The BIOS memory map (ACPI 6.5 §15, "System Address Map Interfaces", INT 15h E820h) for a
  * machine with `ramBytes` of RAM starting at 0: conventional memory below the EBDA, the EBDA and
- * the BIOS area reserved, RAM from 1 MiB up to the RAM size (below the 32-bit PCI hole; RAM
- * above 3.5 GiB continues at 4 GiB, as bhyve and QEMU lay it out).
+ * the BIOS area reserved, RAM from 1 MiB up to the RAM size (below the 32-bit PCI hole at 3 GiB; RAM
+ * above 3 GiB continues at 4 GiB, as bhyve lays it out and memory.mapPcMemory maps it).
  */
 
 /** E820 address range types (ACPI 6.5 Table 15.312). */
@@ -17,7 +17,7 @@ export interface E820Entry {
 /** Start of the extended BIOS data area reserved at the top of conventional memory (639 KiB). */
 export const EBDA_START = 0x9_fc00;
 /** The 32-bit PCI/MMIO hole starts here; RAM beyond it is relocated above 4 GiB. */
-export const LOW_RAM_LIMIT = 0xe000_0000;
+export const LOW_RAM_LIMIT = 0xc000_0000;
 
 export function e820Map(ramBytes: number): E820Entry[] {
   const map: E820Entry[] = [
