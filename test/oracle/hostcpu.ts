@@ -193,8 +193,14 @@ function encodeCases(cases: readonly OracleCase[]): { buf: Buffer; offsets: Int3
     dv.setUint8(o + 5, c.code.length);
     dv.setUint16(o + 6, sl, true);
     dv.setUint32(o + 8, (c.rflags ?? 0) >>> 0, true);
-    if (c.gprs) {
-      for (let r = 0; r < c.gprs.length; r++) dv.setBigUint64(o + 16 + 8 * r, BigInt.asUintN(64, c.gprs[r]!), true);
+    const g = c.gprs;
+    if (g instanceof BigUint64Array) {
+      buf.set(new Uint8Array(g.buffer, g.byteOffset, g.length * 8), o + 16);
+    } else if (g) {
+      for (let r = 0; r < g.length; r++) {
+        const v = g[r]!;
+        if (v !== 0n) dv.setBigUint64(o + 16 + 8 * r, BigInt.asUintN(64, v), true);
+      }
     }
     buf.set(c.code, o + 144);
     if (sl) buf.set(c.scratch!, o + CASE_HDR);
@@ -209,9 +215,16 @@ function killedResult(c: OracleCase, signal: string): OracleResult {
   };
 }
 
-/** Parses complete result records from `out` into results[first..]; returns how many it parsed. */
-function decodeResults(out: Buffer, results: OracleResult[], first: number, max: number): number {
-  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+/**
+ * Parses complete result records from `out` into results[first..]; returns how many it parsed.
+ * The GPR arrays and scratch bytes are views into one copy of the output (no per-result buffers).
+ */
+function decodeResults(raw: Buffer, results: OracleResult[], first: number, max: number): number {
+  // One aligned copy, so that every GPR block (at an 8-aligned record offset + 48) can be viewed
+  // as a BigUint64Array.
+  const out = new Uint8Array(raw.length);
+  out.set(raw);
+  const dv = new DataView(out.buffer);
   let off = 0;
   let k = 0;
   while (k < max && off + RES_HDR <= out.length) {
@@ -219,28 +232,26 @@ function decodeResults(out: Buffer, results: OracleResult[], first: number, max:
     const sl = dv.getUint16(off + 6, true);
     const size = RES_HDR + align8(sl);
     if (off + size > out.length) break; // cut off by a kill
-    if (dv.getUint32(off + 8, true) !== k) throw new Error(`host-CPU oracle: result ${k} carries index ${dv.getUint32(off + 8, true)}`);
+    const index = dv.getUint32(off + 8, true);
+    if (index !== k) throw new Error(`host-CPU oracle: result ${k} carries index ${index}`);
     const outcome = OUTCOMES[dv.getUint8(off + 4)];
     if (outcome === undefined) throw new Error(`host-CPU oracle: unknown outcome ${dv.getUint8(off + 4)}`);
-    const gprs = new BigUint64Array(16);
-    for (let r = 0; r < 16; r++) gprs[r] = dv.getBigUint64(off + 48 + 8 * r, true);
-    const signal = dv.getUint8(off + 12);
     results[first + k] = {
       outcome,
       mode: dv.getUint8(off + 5) as OracleMode,
-      gprs,
-      rflags: Number(dv.getBigUint64(off + 40, true)),
+      gprs: new BigUint64Array(out.buffer, off + 48, 16),
+      rflags: dv.getUint32(off + 40, true), // bits 63:22 of RFLAGS are reserved zero
       rip: dv.getBigUint64(off + 32, true),
       fault: outcome === 'fault' || outcome === 'harness-error'
         ? {
             vector: dv.getUint8(off + 13),
-            signal,
+            signal: dv.getUint8(off + 12),
             siCode: dv.getInt16(off + 14, true),
             errorCode: dv.getBigUint64(off + 16, true),
             address: dv.getBigUint64(off + 24, true),
           }
         : null,
-      scratch: new Uint8Array(out.subarray(off + RES_HDR, off + RES_HDR + sl)),
+      scratch: out.subarray(off + RES_HDR, off + RES_HDR + sl),
       selectors: {
         cs: dv.getUint16(off + 176, true), ss: dv.getUint16(off + 178, true), ds: dv.getUint16(off + 180, true),
         es: dv.getUint16(off + 182, true), fs: dv.getUint16(off + 184, true), gs: dv.getUint16(off + 186, true),
