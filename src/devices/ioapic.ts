@@ -27,6 +27,7 @@
 import { InvalidArgumentError } from '../util/errors.js';
 import type { BusDevice } from './bus.js';
 import { DeliveryMode, type InterruptMessageSink } from './msi.js';
+import { stateInt, stateIntArray } from './snapshot.js';
 
 export const IOAPIC_DEFAULT_BASE = 0xfec0_0000;
 export const IOAPIC_PINS = 24;
@@ -217,14 +218,21 @@ export class IoApic implements BusDevice {
     };
   }
 
+  /** Restores a saved state; every field is validated before anything changes. */
   restoreState(s: IoApicState): void {
-    if (!s || s.lo?.length !== IOAPIC_PINS || s.hi?.length !== IOAPIC_PINS || s.pins?.length !== IOAPIC_PINS) {
-      throw new InvalidArgumentError('IOAPIC state is not an IoApicState with 24 pins');
+    const d = 'IOAPIC';
+    const id = stateInt(s, 'id', 0, 15, d);
+    const regsel = stateInt(s, 'regsel', 0, 0xff, d);
+    const lo = stateIntArray(s, 'lo', 0, 0xffff_ffff, d, IOAPIC_PINS);
+    const hi = stateIntArray(s, 'hi', 0, 0xffff_ffff, d, IOAPIC_PINS);
+    const pins = s.pins;
+    if (!Array.isArray(pins) || pins.length !== IOAPIC_PINS || pins.some((p) => typeof p !== 'boolean')) {
+      throw new InvalidArgumentError(`${d} state: 'pins' is not an array of ${IOAPIC_PINS} booleans`);
     }
-    this.id = s.id & 0xf;
-    this.regsel = s.regsel & 0xff;
-    this.lo.set(s.lo);
-    this.hi.set(s.hi);
-    for (let i = 0; i < IOAPIC_PINS; i++) this.level[i] = s.pins[i] ? 1 : 0;
+    this.id = id;
+    this.regsel = regsel;
+    this.lo.set(lo);
+    this.hi.set(hi);
+    for (let i = 0; i < IOAPIC_PINS; i++) this.level[i] = pins[i] ? 1 : 0;
   }
 }

@@ -34,7 +34,9 @@
  */
 import { InvalidArgumentError, hex } from '../util/errors.js';
 import type { ClockTimer, VirtualClock } from '../time/clock.js';
-import { TscModel, nsAtTscTicks, tscTicksAt, checkTscHz } from '../time/tsc.js';
+import { TscModel } from '../time/tsc.js';
+import { nsAtTick, ticksAt } from '../time/ticks.js';
+import { stateBool, stateInt, stateIntArray } from './snapshot.js';
 import { DeliveryMode } from './msi.js';
 
 /** Status codes of the MSR entry points: no exception is thrown for guest behaviour. */
@@ -145,7 +147,7 @@ export interface LocalApicOptions {
   apicId?: number;
   /** Bootstrap processor: IA32_APIC_BASE.BSP set and LINT0 in virtual-wire ExtINT at reset. Default: apicId === 0. */
   bsp?: boolean;
-  /** LAPIC timer input frequency in Hz (a whole number of kHz). Default 25 MHz. */
+  /** LAPIC timer input frequency in Hz (an integer). Default 25 MHz. */
   timerHz?: number;
   /** The TSC the TSC-deadline mode compares with. Default: a 2 GHz TscModel on the clock. */
   tsc?: TscModel;
@@ -270,7 +272,11 @@ export class LocalApic {
     this.index = index;
     this.initialId = id;
     this.bsp = options.bsp ?? id === 0;
-    this.timerHz = checkTscHz(options.timerHz ?? 25_000_000);
+    const hz = options.timerHz ?? 25_000_000;
+    if (!Number.isSafeInteger(hz) || hz < 1000 || hz >= 2 ** 33) {
+      throw new InvalidArgumentError(`LAPIC timer frequency ${hz} Hz must be an integer in [1000, 2^33)`);
+    }
+    this.timerHz = hz;
     this.tsc = options.tsc ?? new TscModel(clock);
     this.maxPhysAddrBits = bits;
     this.wake = options.wake ?? (() => {});
@@ -1027,7 +1033,7 @@ export class LocalApic {
 
   /** Timer ticks (after the divider) between `startNs` and `ns`. */
   private countsBetween(startNs: number, ns: number): number {
-    return Math.floor(tscTicksAt(ns - startNs, this.timerHz) / this.divisor);
+    return Math.floor(ticksAt(ns - startNs, this.timerHz) / this.divisor);
   }
 
   /** Current-count register: from the clock, never ticked. */
@@ -1047,7 +1053,7 @@ export class LocalApic {
       if (this.timerMode() !== TimerMode.PERIODIC) return Infinity;
       target += (Math.floor((k - this.timerBaseCount) / this.timerInitial) + 1) * this.timerInitial;
     }
-    return this.timerBaseNs + nsAtTscTicks(target * this.divisor, this.timerHz);
+    return this.timerBaseNs + nsAtTick(target * this.divisor, this.timerHz);
   }
 
   private armCountdown(): void {
@@ -1181,45 +1187,81 @@ export class LocalApic {
     };
   }
 
-  /** Restores a saved state and re-arms the timer from it (restore the clock first). */
+  /**
+   * Restores a saved state and re-arms the timer from it (restore the clock first). Every field is
+   * validated before anything changes (InvalidArgumentError names the field).
+   */
   restoreState(s: LocalApicState): void {
-    if (!s || s.lvt?.length !== 7 || s.irr?.length !== 8 || s.isr?.length !== 8 || s.tmr?.length !== 8) {
-      throw new InvalidArgumentError(`LAPIC ${this.index}: state is not a LocalApicState`);
+    const d = `LAPIC ${this.index}`;
+    const U32 = 0xffff_ffff;
+    const v = {
+      apicBaseLo: stateInt(s, 'apicBaseLo', 0, U32, d),
+      apicBaseHi: stateInt(s, 'apicBaseHi', 0, U32, d),
+      id: stateInt(s, 'id', 0, U32, d),
+      tpr: stateInt(s, 'tpr', 0, 0xff, d),
+      ldr: stateInt(s, 'ldr', 0, U32, d),
+      dfr: stateInt(s, 'dfr', 0, U32, d),
+      svr: stateInt(s, 'svr', 0, SVR_WRITABLE, d),
+      esr: stateInt(s, 'esr', 0, 0xff, d),
+      esrPending: stateInt(s, 'esrPending', 0, 0xff, d),
+      icrLo: stateInt(s, 'icrLo', 0, U32, d),
+      icrHi: stateInt(s, 'icrHi', 0, U32, d),
+      lvt: stateIntArray(s, 'lvt', 0, U32, d, 7),
+      irr: stateIntArray(s, 'irr', 0, U32, d, 8),
+      isr: stateIntArray(s, 'isr', 0, U32, d, 8),
+      tmr: stateIntArray(s, 'tmr', 0, U32, d, 8),
+      timerInitial: stateInt(s, 'timerInitial', 0, U32, d),
+      dcr: stateInt(s, 'dcr', 0, 0xb, d),
+      timerBaseNs: stateInt(s, 'timerBaseNs', 0, Number.MAX_SAFE_INTEGER, d),
+      timerBaseCount: stateInt(s, 'timerBaseCount', 0, U32, d),
+      timerRunning: stateBool(s, 'timerRunning', d),
+      tscDeadlineLo: stateInt(s, 'tscDeadlineLo', 0, U32, d),
+      tscDeadlineHi: stateInt(s, 'tscDeadlineHi', 0, U32, d),
+      tscOffset: stateInt(s, 'tscOffset', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, d),
+      nmi: stateBool(s, 'nmi', d),
+      smi: stateBool(s, 'smi', d),
+      init: stateBool(s, 'init', d),
+      sipiVector: stateInt(s, 'sipiVector', -1, 0xff, d),
+      extInt: stateBool(s, 'extInt', d),
+    };
+    const lint = s.lintLevel;
+    if (!Array.isArray(lint) || lint.length !== 2 || typeof lint[0] !== 'boolean' || typeof lint[1] !== 'boolean') {
+      throw new InvalidArgumentError(`${d} state: 'lintLevel' is not an array of 2 booleans`);
     }
-    this.apicBaseLo = s.apicBaseLo >>> 0;
-    this.apicBaseHi = s.apicBaseHi >>> 0;
-    this.id = s.id >>> 0;
-    this.tpr = s.tpr & 0xff;
-    this.ldr = s.ldr >>> 0;
-    this.dfr = s.dfr >>> 0;
-    this.svr = s.svr & SVR_WRITABLE;
-    this.esr = s.esr;
-    this.esrPending = s.esrPending;
-    this.icrLo = s.icrLo >>> 0;
-    this.icrHi = s.icrHi >>> 0;
-    this.lvts.set(s.lvt);
-    this.irr.set(s.irr);
-    this.isr.set(s.isr);
-    this.tmr.set(s.tmr);
+    this.apicBaseLo = v.apicBaseLo;
+    this.apicBaseHi = v.apicBaseHi;
+    this.id = v.id;
+    this.tpr = v.tpr;
+    this.ldr = v.ldr;
+    this.dfr = v.dfr;
+    this.svr = v.svr;
+    this.esr = v.esr;
+    this.esrPending = v.esrPending;
+    this.icrLo = v.icrLo;
+    this.icrHi = v.icrHi;
+    this.lvts.set(v.lvt);
+    this.irr.set(v.irr);
+    this.isr.set(v.isr);
+    this.tmr.set(v.tmr);
     this.irrv = highestBit(this.irr);
     this.isrv = highestBit(this.isr);
     this.updatePpr();
-    this.timerInitial = s.timerInitial >>> 0;
-    this.dcr = s.dcr & 0xb;
+    this.timerInitial = v.timerInitial;
+    this.dcr = v.dcr;
     this.divisor = DIVISORS[((this.dcr >>> 1) & 4) | (this.dcr & 3)]!;
-    this.timerBaseNs = s.timerBaseNs;
-    this.timerBaseCount = s.timerBaseCount;
-    this.timerRunning = s.timerRunning;
-    this.tscDeadlineLo = s.tscDeadlineLo >>> 0;
-    this.tscDeadlineHi = s.tscDeadlineHi >>> 0;
-    this.tscOffset = s.tscOffset;
-    this.lintLevel[0] = s.lintLevel[0] === true;
-    this.lintLevel[1] = s.lintLevel[1] === true;
-    this.nmi = s.nmi;
-    this.smi = s.smi;
-    this.init = s.init;
-    this.sipiVector = s.sipiVector;
-    this.extInt = s.extInt;
+    this.timerBaseNs = v.timerBaseNs;
+    this.timerBaseCount = v.timerBaseCount;
+    this.timerRunning = v.timerRunning;
+    this.tscDeadlineLo = v.tscDeadlineLo;
+    this.tscDeadlineHi = v.tscDeadlineHi;
+    this.tscOffset = v.tscOffset;
+    this.lintLevel[0] = lint[0];
+    this.lintLevel[1] = lint[1];
+    this.nmi = v.nmi;
+    this.smi = v.smi;
+    this.init = v.init;
+    this.sipiVector = v.sipiVector;
+    this.extInt = v.extInt;
     if (this.timerMode() === TimerMode.TSC_DEADLINE) this.armTscDeadline();
     else this.armCountdown();
   }

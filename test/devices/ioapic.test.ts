@@ -172,3 +172,12 @@ describe('IOAPIC pin semantics', () => {
     expect(b.saveState()).not.toEqual(s);
   });
 });
+
+describe('IOAPIC restore validation', () => {
+  it('rejects a bad field by name and changes nothing', () => {
+    const { io } = setup();
+    const before = io.saveState();
+    expect(() => io.restoreState({ ...before, hi: [1, 2] })).toThrow(/'hi'/);
+    expect(io.saveState()).toEqual(before);
+  });
+});

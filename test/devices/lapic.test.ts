@@ -571,3 +571,14 @@ describe('LAPIC relocation and snapshot', () => {
     expect(b.saveState()).not.toEqual(s);
   });
 });
+
+describe('LAPIC restore validation', () => {
+  it('rejects a bad field by name and changes nothing', () => {
+    const { apic } = setup();
+    w(apic, ApicReg.TPR, 0x30);
+    const before = apic.saveState();
+    const bad = { ...before, tpr: 0x1ff, lvt: before.lvt };
+    expect(() => apic.restoreState(bad)).toThrow(/'tpr'/);
+    expect(apic.saveState()).toEqual(before);
+  });
+});
