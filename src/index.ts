@@ -36,3 +36,21 @@ export type { AdMode, NestedFormat, EptOptions, EptWalk, LeafAttributes, PageTab
 export { GuestMemory, PageHold, parseProtection, mapPcMemory } from './memory/guest-memory.js';
 export type { GuestMemoryOptions, GuestMapping, MapOptions, Protection } from './memory/guest-memory.js';
 export { ticksAt, nsAtTick, mulDivFloor, mulDivCeil } from './time/ticks.js';
+export {
+  GuestPaging,
+  GuestTranslation,
+  PagingContext,
+  pagingAccessFault,
+  TRANSLATE_PDPTE_RESERVED,
+  PAGING_USER,
+  PAGING_IMPLICIT_SUPERVISOR,
+  PAGING_AC,
+  PAGING_PROBE,
+  PTE_FLAG_WRITABLE,
+  PTE_FLAG_USER,
+  PTE_FLAG_EXEC,
+  PTE_FLAG_GLOBAL,
+  PTE_FLAG_DIRTY,
+  PTE_FLAG_PK_SHIFT,
+} from './memory/guest-paging.js';
+export type { GuestPagingOptions } from './memory/guest-paging.js';
