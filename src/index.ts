@@ -54,3 +54,5 @@ export {
   PTE_FLAG_PK_SHIFT,
 } from './memory/guest-paging.js';
 export type { GuestPagingOptions } from './memory/guest-paging.js';
+export { Pit8254, PIT_HZ, PIT_BASE_PORT, PORT_B } from './devices/pit8254.js';
+export type { Pit8254State, Pit8254CounterState } from './devices/pit8254.js';
