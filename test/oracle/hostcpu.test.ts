@@ -121,6 +121,31 @@ describe('host-CPU oracle: faults', () => {
     expect(r.fault?.vector).toBe(VECTOR.AC);
   });
 
+  it('TF set by the last instruction (POPF) is a completed case with TF in RFLAGS, in both modes', () => {
+    // 50 9D = PUSH rAX; POPF: the single-step trap would come after the next instruction, which is
+    // beyond the case (SDM Vol. 3 17.3.1.4)
+    for (const mode of [64, 32] as const) {
+      const r = run1({
+        mode, code: [0x50, 0x9d], gprs: regs({ RAX: BigInt(FLAG.TF | FLAG.CF | 2), RSP: SCRATCH + 0x100n }),
+        scratch: new Uint8Array(0x100),
+      });
+      expect(r.outcome).toBe('completed');
+      expect(r.rip).toBe(CODE + 2n);
+      expect(r.rflags & (FLAG.TF | FLAG.CF)).toBe(FLAG.TF | FLAG.CF);
+    }
+  });
+
+  it('TF set before a further instruction raises #DB as a trap after that instruction', () => {
+    // PUSH RAX; POPF; NOP; NOP: #DB with RIP after the first NOP
+    const r = run1({
+      mode: 64, code: [0x50, 0x9d, 0x90, 0x90], gprs: regs({ RAX: BigInt(FLAG.TF | 2), RSP: SCRATCH + 0x100n }),
+      scratch: new Uint8Array(0x100),
+    });
+    expect(r.outcome).toBe('fault');
+    expect(r.fault?.vector).toBe(VECTOR.DB);
+    expect(r.rip).toBe(CODE + 3n);
+  });
+
   it('an endless loop times out and the next case still runs', () => {
     const [a, b] = oracle.run([
       { mode: 64, code: [0xeb, 0xfe] }, // JMP $
@@ -238,6 +263,33 @@ describe('host-CPU oracle: 32-bit compatibility mode', () => {
     const r = run1({ mode: 64, code: [0x50, 0x59], gprs: regs({ RAX: 0x1234n, RSP: SCRATCH + 0x100n }), scratch: new Uint8Array(0x100) });
     expect(r.gprs[GPR.RCX]).toBe(0x1234n);
     expect(Array.from(r.scratch.subarray(0xf8, 0x100))).toEqual([0x34, 0x12, 0, 0, 0, 0, 0, 0]);
+  });
+});
+
+describe('host-CPU oracle: random byte streams do not break the harness', () => {
+  it('gives every one of 3,000 random cases an outcome, none of them a harness error', () => {
+    let x = 0x9e37_79b9;
+    const r32 = (): number => {
+      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+      return x;
+    };
+    const cases: OracleCase[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const code = Array.from({ length: 1 + (r32() % 16) }, () => r32() & 0xff);
+      // half the registers point into the scratch area, so memory operands often hit it
+      const gprs = Array.from({ length: 16 }, () =>
+        r32() & 1 ? SCRATCH + BigInt(r32() % ORACLE_SCRATCH_SIZE) : (BigInt(r32()) << 32n) | BigInt(r32()));
+      cases.push({ mode: r32() & 1 ? 64 : 32, code, gprs, rflags: r32(), scratch: new Uint8Array(64).map(() => r32() & 0xff) });
+    }
+    const res = oracle.run(cases);
+    expect(res).toHaveLength(cases.length);
+    const outcomes = new Set(res.map((r) => r.outcome));
+    expect(outcomes.has('harness-error')).toBe(false);
+    for (let i = 0; i < res.length; i++) {
+      const r = res[i]!;
+      if (r.outcome === 'completed') expect(r.rip).toBe(CODE + BigInt(cases[i]!.code.length));
+      if (r.outcome === 'fault' && r.fault!.vector === VECTOR.PF) expect(r.fault!.errorCode & 4n).toBe(4n); // U/S
+    }
   });
 });
 

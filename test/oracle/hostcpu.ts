@@ -314,10 +314,10 @@ export class HostCpuOracle {
         timeout: 60_000 + (end - start) * 100,
         killSignal: 'SIGKILL',
       });
-      if (r.error && (r.error as NodeJS.ErrnoException).code !== 'ETIMEDOUT') {
-        throw new Error(`host-CPU oracle: cannot run ${this.binary}: ${r.error.message}`);
-      }
-      if (r.error) throw new Error(`host-CPU oracle: helper did not finish within the batch time limit`);
+      // EPIPE: the helper died before it had read all of its input (handled below like any death).
+      const code = r.error ? (r.error as NodeJS.ErrnoException).code : undefined;
+      if (code === 'ETIMEDOUT') throw new Error('host-CPU oracle: helper did not finish within the batch time limit');
+      if (r.error && code !== 'EPIPE') throw new Error(`host-CPU oracle: cannot run ${this.binary}: ${r.error.message}`);
       const done = decodeResults(r.stdout, results, start, end - start);
       start += done;
       if (r.signal === null) {
