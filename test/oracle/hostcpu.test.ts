@@ -4,9 +4,12 @@
  * batch, and the harness state (scratch, code page, x87/SSE, segments) does not leak between cases.
  * If the helper cannot be built (no gcc), open() throws and every test here fails: never skipped.
  */
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  FLAG, GPR, HostCpuOracle, ORACLE_CODE_ADDR, ORACLE_SCRATCH_ADDR, ORACLE_SCRATCH_SIZE, VECTOR,
+  ensureOracleBuilt, FLAG, GPR, HostCpuOracle, ORACLE_BINARY, ORACLE_CODE_ADDR, ORACLE_SCRATCH_ADDR, ORACLE_SCRATCH_SIZE, VECTOR,
   type OracleCase, type OracleResult,
 } from './hostcpu.js';
 
@@ -332,5 +335,19 @@ describe('host-CPU oracle: isolation and determinism', () => {
       cases.push({ mode: i % 2 ? 32 : 64, code: [0x0f, 0xaf, 0xc3], gprs: regs({ RAX: rnd(), RBX: rnd() }), rflags: Number(rnd() & 0xfffn) });
     }
     expect(oracle.run(cases)).toEqual(oracle.run(cases));
+  });
+});
+
+describe('host-CPU oracle: building', () => {
+  it('says loudly that gcc is missing when the helper must be built without it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hostcpu-'));
+    try {
+      for (const f of ['hostcpu.c', 'switch.S', 'build.sh']) copyFileSync(join(ORACLE_BINARY, '..', '..', f), join(dir, f));
+      expect(() => ensureOracleBuilt({ sourceDir: dir, gcc: 'gcc-that-is-not-installed' })).toThrow(
+        /gcc-that-is-not-installed is not available.*Install gcc/s,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -141,23 +141,33 @@ export const ORACLE_BINARY = join(ORACLE_DIR, 'build', 'hostcpu');
 
 const align8 = (n: number): number => (n + 7) & ~7;
 
+export interface OracleBuildOptions {
+  /** Directory holding hostcpu.c, switch.S and build.sh (default: oracle/cpu of this checkout). */
+  sourceDir?: string;
+  /** The compiler whose presence is checked before building (default: gcc, as build.sh uses). */
+  gcc?: string;
+}
+
 /** Builds the helper if it is missing or older than its sources; throws if that is impossible. */
-export function ensureOracleBuilt(): string {
-  const binTime = existsSync(ORACLE_BINARY) ? statSync(ORACLE_BINARY).mtimeMs : -1;
-  const stale = SOURCES.some((s) => statSync(join(ORACLE_DIR, s)).mtimeMs > binTime);
-  if (!stale) return ORACLE_BINARY;
-  const gcc = spawnSync('gcc', ['--version'], { encoding: 'utf8' });
-  if (gcc.error) {
+export function ensureOracleBuilt(options: OracleBuildOptions = {}): string {
+  const dir = options.sourceDir ?? ORACLE_DIR;
+  const binary = join(dir, 'build', 'hostcpu');
+  const binTime = existsSync(binary) ? statSync(binary).mtimeMs : -1;
+  const stale = SOURCES.some((s) => statSync(join(dir, s)).mtimeMs > binTime);
+  if (!stale) return binary;
+  const gccName = options.gcc ?? 'gcc';
+  const gcc = spawnSync(gccName, ['--version'], { encoding: 'utf8' });
+  if (gcc.error || gcc.status !== 0) {
     throw new Error(
-      `host-CPU oracle: gcc is not available (${gcc.error.message}); it is needed to build ` +
-        `${ORACLE_BINARY} from oracle/cpu/. Install gcc (Debian: apt-get install gcc libc6-dev).`,
+      `host-CPU oracle: ${gccName} is not available (${gcc.error?.message ?? `status ${gcc.status}`}); ` +
+        `it is needed to build ${binary} from ${dir}. Install gcc (Debian: apt-get install gcc libc6-dev).`,
     );
   }
-  const r = spawnSync('sh', [join(ORACLE_DIR, 'build.sh')], { encoding: 'utf8' });
+  const r = spawnSync('sh', [join(dir, 'build.sh')], { encoding: 'utf8' });
   if (r.status !== 0) {
-    throw new Error(`host-CPU oracle: oracle/cpu/build.sh failed (status ${r.status}):\n${r.stderr}`);
+    throw new Error(`host-CPU oracle: ${join(dir, 'build.sh')} failed (status ${r.status}):\n${r.stderr}`);
   }
-  return ORACLE_BINARY;
+  return binary;
 }
 
 function encodeCases(cases: readonly OracleCase[]): { buf: Buffer; offsets: Int32Array } {
