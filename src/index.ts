@@ -56,3 +56,7 @@ export {
 export type { GuestPagingOptions } from './memory/guest-paging.js';
 export { Pit8254, PIT_HZ, PIT_BASE_PORT, PORT_B } from './devices/pit8254.js';
 export type { Pit8254State, Pit8254CounterState } from './devices/pit8254.js';
+export {
+  decode, decodeInto, format, regName, Insn, DecodeStatus, Encoding, Rep, Pp, OpKind, RegClass, Reg, Seg, Mnemonic,
+  mnemonicName, regClass, regIndex,
+} from './cpu/decoder/index.js';

@@ -93,6 +93,8 @@ export enum OpKind {
   FarPtr = 11,
   StrSrc = 12,
   StrDst = 13,
+  /** Implicit `segment:[rDI]` (MASKMOVQ/MASKMOVDQU): default DS, overridable. */
+  StrSrcDi = 14,
 }
 
 /** Register classes: `id >> 5`. */
@@ -207,7 +209,7 @@ export enum Mnemonic {
   Invd, Wbinvd, Rsm, Monitor, Mwait, Clac, Stac, Xgetbv, Xsetbv,
   Fxsave, Fxrstor, Fxsave64, Fxrstor64, Ldmxcsr, Stmxcsr,
   Xsave, Xsave64, Xrstor, Xrstor64, Xsaveopt, Xsaveopt64, Xsavec, Xsavec64, Xsaves, Xsaves64, Xrstors, Xrstors64,
-  Endbr32, Endbr64, Rdsspd, Rdsspq, Cldemote,
+  Endbr32, Endbr64, Rdsspd, Rdsspq, Cldemote, Prefetchit0, Prefetchit1, Wbnoinvd,
   // x87 (SDM Vol. 2 Appendix A.5)
   Fadd, Fmul, Fcom, Fcomp, Fsub, Fsubr, Fdiv, Fdivr,
   Fiadd, Fimul, Ficom, Ficomp, Fisub, Fisubr, Fidiv, Fidivr,
