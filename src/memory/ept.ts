@@ -506,8 +506,8 @@ export class Ept {
     this.checkRange(gpa, size, 'protect');
     this.checkPerms(perms);
     this.requireMapped(gpa, size, 'protect');
-    const t = this.tables;
     this.forEachLeaf(gpa, size, true, (pos) => {
+      const t = this.tables; // re-read: splitting may have grown the pool
       const [lo, hi] = this.withPerms(t[pos]!, t[pos + 1]!, perms);
       t[pos] = lo;
       t[pos + 1] = hi;
@@ -766,6 +766,7 @@ export class Ept {
 
   /** Replaces the large leaf at pos (level) by a table of 512 leaves one level down with the same attributes. */
   private split(pos: number, level: number): void {
+    const tbl = this.allocTable(); // first: it may grow (replace) the pool
     const t = this.tables;
     const lo = t[pos]!;
     const hi = t[pos + 1]!;
@@ -776,7 +777,6 @@ export class Ept {
     if (this.fmt === FMT_NPT && (lo & PTE_PAT_LARGE) !== 0) attrLo |= childLevel === 1 ? PTE_PAT_4K : PTE_PAT_LARGE;
     if (childLevel > 1) attrLo |= this.format.largeLo;
     const attrHi = hi & ~0xfffff;
-    const tbl = this.allocTable();
     const step = 2 ** (LEVEL_SHIFT[childLevel]! - 12);
     const tb = tbl * TABLE_WORDS;
     for (let i = 0; i < 512; i++) {

@@ -68,6 +68,7 @@ export function parseProtection(prot: Protection): number {
   return perms;
 }
 
+/** A mapping record; frozen once in the list (changes replace records, never edit them). */
 interface MutableMapping {
   gpa: number;
   size: number;
@@ -106,15 +107,15 @@ export class GuestMemory {
     return this.host.createSegment(name, size, options);
   }
 
-  /** Mappings sorted by GPA (a snapshot). */
+  /** Mappings sorted by GPA (a snapshot; the records themselves are frozen and never change). */
   get mappings(): readonly GuestMapping[] {
-    return this.list.map((m) => ({ ...m }));
+    return this.list.slice();
   }
 
   /** The mapping containing gpa, or undefined. */
   findMapping(gpa: number): GuestMapping | undefined {
     const i = this.indexOf(gpa);
-    return i >= 0 ? { ...this.list[i]! } : undefined;
+    return i >= 0 ? this.list[i]! : undefined;
   }
 
   /** Maps `size` bytes of `segment` from `segmentOffset` at `gpa`. Alias mappings of one segment range are allowed. */
@@ -316,6 +317,7 @@ export class GuestMemory {
   }
 
   private insert(m: MutableMapping): void {
+    Object.freeze(m);
     let i = 0;
     while (i < this.list.length && this.list[i]!.gpa < m.gpa) i++;
     this.list.splice(i, 0, m);
@@ -402,6 +404,7 @@ export class GuestMemory {
       if (inner !== undefined) out.push(inner);
       if (mEnd > end) out.push({ ...m, gpa: end, size: mEnd - end, segmentOffset: m.segmentOffset + (end - m.gpa) });
     }
+    for (const m of out) Object.freeze(m);
     this.list.length = 0;
     this.list.push(...out);
   }
