@@ -60,3 +60,5 @@ export {
   decode, decodeInto, format, regName, Insn, DecodeStatus, Encoding, Rep, Pp, OpKind, RegClass, Reg, Seg, Mnemonic,
   mnemonicName, regClass, regIndex,
 } from './cpu/decoder/index.js';
+export { Uart16550, COM1_PORT, COM1_IRQ, COM2_PORT, COM2_IRQ } from './devices/uart16550.js';
+export type { Uart16550Options, Uart16550State, UartLineError } from './devices/uart16550.js';
