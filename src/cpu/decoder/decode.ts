@@ -340,8 +340,9 @@ function operandSize(flags: number, opsizePfx: number, w: number, mode: number):
   return o ? 32 : 16;
 }
 
-function finishShort(out: Insn, needEnd: number, _unused: number): number {
-  // needEnd is the position one past the byte we needed. Past 15 bytes it is #GP, else NeedMore.
+function finishShort(out: Insn, pos: number, n: number): number {
+  // We needed bytes [pos, pos + n). Past the 15-byte limit it is #GP, else NeedMore.
+  const needEnd = pos + n;
   if (needEnd > sStart + 15) {
     out.status = DecodeStatus.TooLong;
     out.length = 15;

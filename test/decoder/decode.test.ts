@@ -1,0 +1,156 @@
+/**
+ * Hand-checked vectors for the decoder's prefix, addressing and length rules. Each expectation
+ * comes from the Intel SDM Vol. 2 (section named in the test), not from our output.
+ */
+import { describe, expect, it } from 'vitest';
+import { decode, decodeInto } from '../../src/cpu/decoder/decode.js';
+import { format } from '../../src/cpu/decoder/format.js';
+import { DecodeStatus, Encoding, Insn, Mnemonic, OpKind, Reg, Rep, Seg } from '../../src/cpu/decoder/insn.js';
+
+function d(hex: string, mode: 16 | 32 | 64): Insn {
+  return decode(Uint8Array.from(hex.split(' ').map((h) => parseInt(h, 16))), 0, mode);
+}
+
+describe('prefixes (SDM 2.1.1, 2.2.1)', () => {
+  it('a REX prefix followed by a legacy prefix is ignored', () => {
+    const i = d('48 66 89 c8', 64); // REX.W then 66: REX ignored -> mov ax, cx
+    expect(i.status).toBe(DecodeStatus.Ok);
+    expect(i.rex).toBe(0);
+    expect(i.opSize).toBe(16);
+    expect([i.reg0, i.reg1]).toEqual([Reg.Ax, Reg.Cx]);
+  });
+  it('REX.W takes precedence over 66', () => {
+    const i = d('66 48 89 c8', 64);
+    expect(i.opSize).toBe(64);
+    expect([i.reg0, i.reg1]).toEqual([Reg.Rax, Reg.Rcx]);
+  });
+  it('with REX, byte registers 4-7 are SPL..DIL; without, AH..BH', () => {
+    expect(d('40 88 e0', 64).reg0).toBe(Reg.Al);
+    expect(d('40 88 e0', 64).reg1).toBe(Reg.Spl);
+    expect(d('88 e0', 64).reg1).toBe(Reg.Ah);
+  });
+  it('the last of F2/F3 is the repeat prefix', () => {
+    expect(d('f2 f3 a4', 32).rep).toBe(Rep.Rep);
+    expect(d('f3 f2 a4', 32).rep).toBe(Rep.Repne);
+  });
+  it('F3 is the mandatory prefix over 66 (MOVSS, not MOVUPD)', () => {
+    expect(d('66 f3 0f 10 c1', 32).mnemonic).toBe(Mnemonic.Movss);
+  });
+  it('LOCK is #UD without a memory destination or on a non-lockable instruction', () => {
+    expect(d('f0 01 c0', 32).status).toBe(DecodeStatus.Invalid);
+    expect(d('f0 90', 32).status).toBe(DecodeStatus.Invalid);
+    const ok = d('f0 01 00', 32);
+    expect(ok.status).toBe(DecodeStatus.Ok);
+    expect(ok.lock).toBe(1);
+  });
+  it('in 64-bit mode FS/GS overrides win over ES/CS/SS/DS', () => {
+    expect(d('64 26 8b 00', 64).segment).toBe(Seg.Fs);
+  });
+  it('segment override applies in 16-bit code', () => {
+    expect(d('26 8b 07', 16).segment).toBe(Seg.Es);
+  });
+});
+
+describe('addressing forms (SDM Tables 2-1, 2-2, 2-3; 2.2.1.6)', () => {
+  it('16-bit [bp+si] defaults to SS', () => {
+    const i = d('8b 02', 16);
+    expect([i.memBase, i.memIndex, i.segment]).toEqual([Reg.Bp, Reg.Si, Seg.Ss]);
+  });
+  it('16-bit mod=00 r/m=110 is a bare disp16', () => {
+    const i = d('8b 06 34 12', 16);
+    expect([i.memBase, i.memIndex, i.memDisp, i.length]).toEqual([0, 0, 0x1234, 4]);
+  });
+  it('16-bit disp8 is sign-extended', () => {
+    const i = d('8b 46 fe', 16); // [bp-2]
+    expect([i.memBase, i.memDisp, i.memDispHi]).toEqual([Reg.Bp, 0xfffffffe, 0xffffffff]);
+  });
+  it('SIB with base=101 and mod=00 has no base and a disp32', () => {
+    const i = d('8b 04 8d 78 56 34 12', 32);
+    expect([i.memBase, i.memIndex, i.memScale, i.memDisp, i.length]).toEqual([0, Reg.Ecx, 4, 0x12345678, 7]);
+  });
+  it('SIB index=100 means no index; [esp] defaults to SS', () => {
+    const i = d('8b 04 24', 32);
+    expect([i.memBase, i.memIndex, i.segment]).toEqual([Reg.Esp, 0, Seg.Ss]);
+  });
+  it('REX.X extends the SIB index (index 100 with REX.X is R12)', () => {
+    const i = d('4a 8b 04 20', 64);
+    expect([i.memBase, i.memIndex]).toEqual([Reg.Rax, Reg.R12]);
+  });
+  it('mod=00 r/m=101 is RIP-relative in 64-bit mode, EIP-relative with 67', () => {
+    const i = d('8b 05 10 00 00 00', 64);
+    expect([i.ripRelative, i.memBase, i.memDisp]).toEqual([1, Reg.Rip, 0x10]);
+    expect(d('67 8b 05 10 00 00 00', 64).memBase).toBe(Reg.Eip);
+    expect(d('8b 05 10 00 00 00', 32).ripRelative).toBe(0);
+  });
+  it('moffs is an address-size offset: 8 bytes in 64-bit mode', () => {
+    const i = d('48 a1 88 77 66 55 44 33 22 11', 64);
+    expect([i.length, i.opKind1, i.memDisp, i.memDispHi]).toEqual([10, OpKind.Mem, 0x55667788, 0x11223344]);
+    expect(d('67 a0 01 02 03 04', 64).length).toBe(6);
+  });
+});
+
+describe('immediates and branches', () => {
+  it('far pointer ptr16:16 puts the offset in imm and the selector in imm2', () => {
+    const i = d('ea 00 10 00 f0', 16);
+    expect([i.mnemonic, i.opKind0, i.imm, i.imm2, i.length]).toEqual([Mnemonic.Jmp, OpKind.FarPtr, 0x1000, 0xf000, 5]);
+  });
+  it('imm8 of 83 /0 is sign-extended to the operand size', () => {
+    const i = d('83 c0 ff', 32);
+    expect([i.opKind1, i.imm, i.immHi]).toEqual([OpKind.Imm8Sx, 0xffffffff, 0xffffffff]);
+  });
+  it('B8+r with REX.W carries an imm64; C7 /0 an imm32 sign-extended', () => {
+    const i = d('48 b8 01 02 03 04 05 06 07 88', 64);
+    expect([i.opKind1, i.imm, i.immHi, i.length]).toEqual([OpKind.Imm64, 0x04030201, 0x88070605, 10]);
+    const j = d('48 c7 c0 00 00 00 80', 64);
+    expect([j.opKind1, j.imm, j.immHi]).toEqual([OpKind.Imm32Sx, 0x80000000, 0xffffffff]);
+  });
+  it('a short jump gives the displacement, not the target', () => {
+    const i = d('eb fe', 64);
+    expect([i.opKind0, i.imm | 0, i.length, i.opSize]).toEqual([OpKind.Rel, -2, 2, 64]);
+  });
+  it('ENTER has an imm16 and a second imm8', () => {
+    const i = d('c8 10 00 02', 32);
+    expect([i.opKind0, i.imm, i.opKind1, i.imm2]).toEqual([OpKind.Imm16, 0x10, OpKind.Imm8_2, 2]);
+  });
+});
+
+describe('length limit and partial fetches (SDM 2.3.11 / 22.25)', () => {
+  it('15 bytes decode; 16 bytes are #GP (TooLong)', () => {
+    expect(d('66 '.repeat(13) + '89 c0', 32).status).toBe(DecodeStatus.Ok);
+    expect(d('66 '.repeat(14) + '89 c0', 32).status).toBe(DecodeStatus.TooLong);
+  });
+  it('an instruction crossing the end of the available bytes asks for the rest', () => {
+    const b = Uint8Array.from([0x90, 0xb8, 0x01, 0x02, 0x03, 0x04]);
+    const i = new Insn();
+    expect(decodeInto(i, b, 1, 3, 32)).toBe(DecodeStatus.NeedMore); // mov eax, imm32 needs 5 bytes
+    expect(i.need).toBe(3);
+    expect(decodeInto(i, b, 1, 6, 32)).toBe(DecodeStatus.Ok);
+    expect(i.length).toBe(5);
+  });
+  it('a ModRM-less escape at the end asks for one more byte', () => {
+    const i = new Insn();
+    expect(decodeInto(i, Uint8Array.from([0x0f, 0x38]), 0, 2, 64)).toBe(DecodeStatus.NeedMore);
+    expect(i.need).toBe(1);
+  });
+});
+
+describe('VEX / EVEX (SDM 2.3, 2.6)', () => {
+  it('C4/C5 in 32-bit mode are LES/LDS unless the next byte has mod=11', () => {
+    expect(d('c4 00', 32).mnemonic).toBe(Mnemonic.Les);
+    const v = d('c5 f8 77', 32); // VZEROUPPER
+    expect([v.status, v.encoding, v.length, v.mnemonic]).toEqual([DecodeStatus.Ok, Encoding.Vex, 3, Mnemonic.VexUnsupported]);
+  });
+  it('VEX after 66, F2, F3, LOCK or REX is #UD', () => {
+    expect(d('66 c5 f8 77', 64).status).toBe(DecodeStatus.Invalid);
+    expect(d('40 c5 f8 77', 64).status).toBe(DecodeStatus.Invalid);
+  });
+});
+
+describe('format (Intel syntax)', () => {
+  it('prints prefixes, sizes and addressing', () => {
+    expect(format(d('f0 01 44 88 10', 64))).toBe('lock add dword ptr [rax+rcx*4+0x10], eax');
+    expect(format(d('f3 a4', 64))).toBe('rep movsb byte ptr es:[rdi], byte ptr [rsi]');
+    expect(format(d('eb fe', 64), 0x1000n)).toBe('jmp 0x1000');
+    expect(format(d('de c1', 32))).toBe('faddp st(1), st');
+  });
+});
