@@ -62,3 +62,18 @@ export {
 } from './cpu/decoder/index.js';
 export { Uart16550, COM1_PORT, COM1_IRQ, COM2_PORT, COM2_IRQ } from './devices/uart16550.js';
 export type { Uart16550Options, Uart16550State, UartLineError } from './devices/uart16550.js';
+export {
+  LocalApic, ApicReg, Lvt, Esr, Shorthand, TimerMode, APIC_VERSION, APIC_DEFAULT_BASE, APIC_BASE_BSP, APIC_BASE_EXTD,
+  APIC_BASE_ENABLE, MSR_OK, MSR_GP, MSR_IA32_APIC_BASE, MSR_IA32_TSC_DEADLINE, MSR_X2APIC_FIRST, MSR_X2APIC_LAST,
+} from './devices/lapic.js';
+export type { ApicBus, LocalApicOptions, LocalApicState } from './devices/lapic.js';
+export { IoApic, IoApicReg, IoApicIndex, IOAPIC_DEFAULT_BASE, IOAPIC_PINS, IOAPIC_VERSION } from './devices/ioapic.js';
+export type { IoApicState } from './devices/ioapic.js';
+export { DeliveryMode, MSI_ADDRESS_BASE, isMsiAddress, decodeMsi, msiAddress, msiData, deliverMsi } from './devices/msi.js';
+export type { InterruptMessageSink, MsiSender, MsiMessage } from './devices/msi.js';
+export {
+  Hpet, HpetReg, HpetTimerCnf, HPET_DEFAULT_BASE, HPET_MMIO_SIZE, HPET_TIMERS, HPET_VENDOR_ID, HPET_ENABLE_CNF, HPET_LEG_RT_CNF,
+} from './devices/hpet.js';
+export type { HpetOptions, HpetState, HpetWiring } from './devices/hpet.js';
+export { IrqChip, isaIrqToPin } from './devices/irqchip.js';
+export type { IrqChipOptions, IrqChipState } from './devices/irqchip.js';
