@@ -6,6 +6,10 @@
  * client is test/oracle/hostcpu.ts; the record layout and memory map are specified in docs/oracle.md
  * and must match the constants below.
  *
+ * Modes: 64 (64-bit mode, CS 0x33), 32 (compatibility mode, CS 0x23, flat) and 16 (16-bit protected
+ * mode under compatibility mode: LDT code segment 0x07 based at the code page, DS/ES/SS = LDT data
+ * segment 0x0F based at the scratch area, both with limit 0xFFFF).
+ *
  * Protocol: stdin carries case records back to back, stdout receives one result record per case in
  * the same order. With --sync every result is written before the next case starts (the client uses
  * this to find the case that killed a helper); otherwise results are written in 64 KiB chunks.
@@ -43,7 +47,9 @@
 #define SCRATCH_SIZE 8192
 #define GUARD_HI 0x10020000UL
 #define CODE_MAX 64
-#define STUB_LEN 5
+#define STUB_LEN 5    /* modes 64 and 32: jmp rel32 */
+#define STUB16_LEN 8  /* mode 16: jmp far ptr16:32 (66 EA) */
+#define SEL16_CODE 0x07
 
 /* ---- Record layout (little-endian). ---- */
 #define CASE_MAGIC 0x3143584FU /* "OXC1" */
@@ -61,8 +67,8 @@ enum { OUT_COMPLETED = 0, OUT_FAULT = 1, OUT_TIMEOUT = 2, OUT_UNSUPPORTED = 3, O
 /* switch.S */
 extern uint64_t oracle_in[20], oracle_out[20], oracle_harness_rsp, oracle_code_entry, oracle_xmask;
 extern uint8_t oracle_xinit[4096];
-extern int oracle_enter64(void), oracle_enter32(void);
-extern char oracle_save64[], oracle_save32[], oracle_recover[], oracle_harness_begin[],
+extern int oracle_enter64(void), oracle_enter32(void), oracle_enter16(void);
+extern char oracle_save64[], oracle_save32[], oracle_save16[], oracle_recover[], oracle_harness_begin[],
     oracle_harness_end[], oracle_restorer[];
 extern char oracle_sys_read_ip[], oracle_sys_write_ip[], oracle_sys_exit_ip[], oracle_restorer_ip[];
 extern long oracle_sys_read(long fd, void *buf, long len);
@@ -84,7 +90,7 @@ static struct {
 static int have_fsgsbase;
 static uint64_t saved_fsbase, saved_gsbase;
 static uint16_t saved_ds, saved_es, saved_fs, saved_gs;
-static int compat_ok;
+static int compat_ok, mode16_ok;
 static int sync_mode;
 
 static uint8_t inbuf[1 << 20];
@@ -103,6 +109,9 @@ static inline uint16_t rd_sel_ds(void) { uint16_t v; __asm__ volatile("mov %%ds,
 static inline uint16_t rd_sel_es(void) { uint16_t v; __asm__ volatile("mov %%es, %0" : "=r"(v)); return v; }
 static inline uint16_t rd_sel_fs(void) { uint16_t v; __asm__ volatile("mov %%fs, %0" : "=r"(v)); return v; }
 static inline uint16_t rd_sel_gs(void) { uint16_t v; __asm__ volatile("mov %%gs, %0" : "=r"(v)); return v; }
+
+/* Selector i (CS SS DS ES FS GS) of the result, stored after the GPRs and RFLAGS in oracle_out. */
+static inline void set_sel(int i, uint16_t v) { memcpy((uint8_t *)&oracle_out[17] + 2 * i, &v, 2); }
 
 /* Puts back what a case may have changed in the harness's own segment state (SDM Vol. 3 3.4.4:
  * in 64-bit mode a selector load into FS/GS also loads the base from the descriptor). The C code
@@ -138,7 +147,8 @@ static void on_signal(int sig, siginfo_t *si, void *ctx) {
     if (g_tick_serial != g_case_serial) { g_tick_serial = g_case_serial; return; }
     kind = OUT_TIMEOUT;
   } else if (sig == SIGTRAP && g[REG_TRAPNO] == 1 &&
-             (rip == (uint64_t)oracle_save64 || rip == (uint64_t)oracle_save32)) {
+             (rip == (uint64_t)oracle_save64 || rip == (uint64_t)oracle_save32 ||
+              rip == (uint64_t)oracle_save16)) {
     /* The case set TF (POPF) in its last instruction: the single-step #DB comes after the next
      * instruction, which is the harness's end stub (SDM Vol. 3 17.3.1.4). The case completed; its
      * state is in the context, with TF set in RFLAGS. */
@@ -155,13 +165,12 @@ static void on_signal(int sig, siginfo_t *si, void *ctx) {
    * not part of the state the instruction left, so it is not reported. */
   oracle_out[16] = (uint64_t)g[REG_EFL] & ~RFLAGS_RF;
   uint64_t csgsfs = (uint64_t)g[REG_CSGSFS];
-  uint16_t *sel = (uint16_t *)&oracle_out[17];
-  sel[0] = (uint16_t)csgsfs;         /* CS */
-  sel[1] = (uint16_t)(csgsfs >> 48); /* SS */
-  sel[2] = rd_sel_ds();              /* the kernel leaves DS/ES/FS/GS as the case left them */
-  sel[3] = rd_sel_es();
-  sel[4] = rd_sel_fs();
-  sel[5] = rd_sel_gs();
+  set_sel(0, (uint16_t)csgsfs);         /* CS */
+  set_sel(1, (uint16_t)(csgsfs >> 48)); /* SS */
+  set_sel(2, rd_sel_ds());              /* the kernel leaves DS/ES/FS/GS as the case left them */
+  set_sel(3, rd_sel_es());
+  set_sel(4, rd_sel_fs());
+  set_sel(5, rd_sel_gs());
   g_fault.rip = rip;
   g_fault.signo = sig;
   g_fault.code = si->si_code;
@@ -219,6 +228,31 @@ static void setup_memory(void) {
   memset(code_rw, 0xCC, 4096);
   memset(scratch, 0, SCRATCH_SIZE);
   oracle_code_entry = CODE_ADDR;
+}
+
+/* LDT entry 0: 16-bit code, base CODE_ADDR, limit 0xFFFF; entry 1: 16-bit read/write data, base
+ * SCRATCH_ADDR, limit 0xFFFF (SDM Vol. 3 3.4.5). Offsets past the mapped pages reach guard pages
+ * (#PF); past 0xFFFF they are outside the limit (#GP, or #SS through SS). */
+static int setup_ldt(void) {
+  struct {
+    unsigned int entry_number, base_addr, limit;
+    unsigned int seg_32bit : 1, contents : 2, read_exec_only : 1, limit_in_pages : 1,
+        seg_not_present : 1, useable : 1, lm : 1;
+  } d;
+  memset(&d, 0, sizeof d);
+  d.entry_number = 0;
+  d.base_addr = (unsigned)CODE_ADDR;
+  d.limit = 0xFFFF;
+  d.contents = 2; /* code, non-conforming, readable */
+  d.useable = 1;
+  if (syscall(SYS_modify_ldt, 0x11, &d, sizeof d) != 0) return 0;
+  memset(&d, 0, sizeof d);
+  d.entry_number = 1;
+  d.base_addr = (unsigned)SCRATCH_ADDR;
+  d.limit = 0xFFFF;
+  d.contents = 0; /* data, expand-up, writable */
+  d.useable = 1;
+  return syscall(SYS_modify_ldt, 0x11, &d, sizeof d) == 0;
 }
 
 static void setup_xstate(void) {
@@ -304,14 +338,24 @@ static inline void wr16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static size_t run_case(const uint8_t *c, uint8_t *r, uint32_t index) {
   unsigned mode = c[4], code_len = c[5];
   unsigned slen = (unsigned)c[6] | ((unsigned)c[7] << 8);
-  int m32 = mode == 32;
+  int m32 = mode == 32 || mode == 16; /* 32-bit register results */
+  unsigned stub_len = mode == 16 ? STUB16_LEN : STUB_LEN;
+  /* Where "completed" leaves RIP: the linear address in modes 64/32, the offset in CS16. */
+  uint64_t end_rip = mode == 16 ? code_len : CODE_ADDR + code_len;
 
   memcpy(code_rw, c + 144, code_len);
   uint8_t *stub = code_rw + code_len;
-  int64_t rel = (int64_t)(uintptr_t)(m32 ? oracle_save32 : oracle_save64) -
-                (int64_t)(CODE_ADDR + code_len + STUB_LEN);
-  stub[0] = 0xE9; /* JMP rel32 */
-  wr32(stub + 1, (uint32_t)(int32_t)rel);
+  if (mode == 16) {
+    stub[0] = 0x66; /* JMP ptr16:32 to 0x23:oracle_save16 */
+    stub[1] = 0xEA;
+    wr32(stub + 2, (uint32_t)(uintptr_t)oracle_save16);
+    wr16(stub + 6, 0x23);
+  } else {
+    int64_t rel = (int64_t)(uintptr_t)(m32 ? oracle_save32 : oracle_save64) -
+                  (int64_t)(CODE_ADDR + code_len + STUB_LEN);
+    stub[0] = 0xE9; /* JMP rel32 */
+    wr32(stub + 1, (uint32_t)(int32_t)rel);
+  }
   memcpy(scratch, c + CASE_HDR, slen);
 
   for (int i = 0; i < 16; i++) oracle_in[i] = rd64(c + 16 + 8 * i);
@@ -322,7 +366,7 @@ static size_t run_case(const uint8_t *c, uint8_t *r, uint32_t index) {
   g_mode32 = m32;
 
   int outcome;
-  if (m32 && !compat_ok) {
+  if ((mode == 32 && !compat_ok) || (mode == 16 && !mode16_ok)) {
     outcome = OUT_UNSUPPORTED;
   } else {
     g_case_serial++;
@@ -332,17 +376,23 @@ static size_t run_case(const uint8_t *c, uint8_t *r, uint32_t index) {
     __asm__ volatile("" ::: "memory");
     g_in_test = 1;
     __asm__ volatile("" ::: "memory");
-    int aborted = m32 ? oracle_enter32() : oracle_enter64();
+    int aborted = mode == 64 ? oracle_enter64() : mode == 32 ? oracle_enter32() : oracle_enter16();
     __asm__ volatile("" ::: "memory");
     g_in_test = 0;
     __asm__ volatile("" ::: "memory");
     restore_segments();
     outcome = aborted ? g_abort_kind : OUT_COMPLETED;
-    if (aborted && outcome == OUT_COMPLETED) memset(&g_fault, 0, sizeof g_fault);
+    if (aborted && outcome == OUT_COMPLETED) {
+      memset(&g_fault, 0, sizeof g_fault);
+      if (mode == 16) { /* as oracle_save16 reports them */
+        set_sel(0, SEL16_CODE);
+        set_sel(1, 0);
+      }
+    }
   }
 
   /* Put the code page back to all INT3. */
-  memset(code_rw, 0xCC, code_len + STUB_LEN);
+  memset(code_rw, 0xCC, code_len + stub_len);
 
   /* Did the case write beyond the bytes it supplied? Then report the whole area. */
   unsigned out_slen = slen;
@@ -366,7 +416,7 @@ static size_t run_case(const uint8_t *c, uint8_t *r, uint32_t index) {
   wr16(r + 14, (uint16_t)(int16_t)g_fault.code);
   wr64(r + 16, g_fault.err);
   wr64(r + 24, g_fault.addr);
-  uint64_t rip = outcome == OUT_COMPLETED ? CODE_ADDR + code_len : g_fault.rip;
+  uint64_t rip = outcome == OUT_COMPLETED ? end_rip : g_fault.rip;
   uint64_t fl = oracle_out[16];
   if (m32) {
     /* SDM Vol. 1 3.4.1.1: the upper halves of the GPRs are undefined after a switch between
@@ -427,7 +477,7 @@ static void validate(const uint8_t *c) {
   memcpy(&magic, c, 4);
   unsigned slen = (unsigned)c[6] | ((unsigned)c[7] << 8);
   if (magic != CASE_MAGIC) die("bad case record magic (expected \"OXC1\")");
-  if (c[4] != 64 && c[4] != 32) die("bad case mode (expected 64 or 32)");
+  if (c[4] != 64 && c[4] != 32 && c[4] != 16) die("bad case mode (expected 64, 32 or 16)");
   if (c[5] > CODE_MAX) die("case code longer than 64 bytes");
   if (slen > SCRATCH_SIZE) die("case scratch longer than 8192 bytes");
 }
@@ -451,6 +501,12 @@ int main(int argc, char **argv) {
     compat_ok = 1;
     run_case(probe, res, 0);
     compat_ok = res[4] == OUT_COMPLETED;
+    if (compat_ok && setup_ldt()) {
+      probe[4] = 16;
+      mode16_ok = 1;
+      run_case(probe, res, 0);
+      mode16_ok = res[4] == OUT_COMPLETED;
+    }
     g_case_serial = 0;
   }
   start_timer();

@@ -37,9 +37,18 @@ oracle_lowstack_top:
 	.balign 64
 oracle_xinit:		.space 4096	/* XSAVE area of the init state, filled in by hostcpu.c */
 
+	.data
+	.globl oracle_sel_flat, oracle_sel16_data, oracle_far16
+oracle_sel_flat:	.word 0x2b	/* __USER_DS */
+oracle_sel16_data:	.word 0x0f	/* LDT entry 1, RPL 3: 16-bit data, base = scratch (hostcpu.c) */
+	.balign 8
+oracle_far16:		.long 0		/* far pointer CS16:0, LDT entry 0, RPL 3 */
+			.word 0x07
+
 	.text
 	.globl oracle_harness_begin, oracle_harness_end
 	.globl oracle_enter64, oracle_enter32, oracle_save64, oracle_save32, oracle_recover
+	.globl oracle_enter16, oracle_save16
 	.globl oracle_sys_read, oracle_sys_write, oracle_sys_exit, oracle_restorer
 	.globl oracle_sys_read_ip, oracle_sys_write_ip, oracle_sys_exit_ip, oracle_restorer_ip
 
@@ -184,6 +193,70 @@ oracle_save32:
 oracle_back64:
 	xor eax, eax
 	jmp 1b
+
+/* Mode 16: 16-bit protected-mode code under compatibility mode (a 16-bit LDT code segment). The
+ * harness passes through the flat 0x23 segment to load the state, then loads DS/ES/SS with the
+ * 16-bit data segment (based at the scratch area) and jumps far to CS16:0. */
+oracle_enter16:
+	push rbx
+	push rbp
+	push r12
+	push r13
+	push r14
+	push r15
+	mov qword ptr [oracle_harness_rsp], rsp
+	XRESET
+	mov esp, offset oracle_lowstack_top
+	mov eax, 0x2b
+	mov ds, eax
+	mov es, eax
+	push 0x23
+	push offset oracle_compat16_entry
+	rex64 retf
+
+	.code32
+oracle_compat16_entry:
+	push dword ptr [oracle_in + 128]
+	popfd
+	mov eax, dword ptr [oracle_in + 0]
+	mov ecx, dword ptr [oracle_in + 8]
+	mov edx, dword ptr [oracle_in + 16]
+	mov ebx, dword ptr [oracle_in + 24]
+	mov ebp, dword ptr [oracle_in + 40]
+	mov esi, dword ptr [oracle_in + 48]
+	mov edi, dword ptr [oracle_in + 56]
+	mov es, word ptr [oracle_sel16_data]
+	mov esp, dword ptr [oracle_in + 32]
+	mov ss, word ptr [oracle_sel16_data]
+	mov ds, word ptr [oracle_sel16_data]
+	jmp fword ptr cs:[oracle_far16]
+
+/* Reached from the mode-16 end stub "jmp far 0x23:oracle_save16". Every segment register may hold
+ * a 16-bit segment here, so SS is first reloaded with the flat selector through CS (readable):
+ * the case's SS selector is therefore not reported in mode 16. */
+oracle_save16:
+	mov ss, word ptr cs:[oracle_sel_flat]
+	mov dword ptr ss:[oracle_out + 0], eax
+	mov dword ptr ss:[oracle_out + 8], ecx
+	mov dword ptr ss:[oracle_out + 16], edx
+	mov dword ptr ss:[oracle_out + 24], ebx
+	mov dword ptr ss:[oracle_out + 32], esp
+	mov dword ptr ss:[oracle_out + 40], ebp
+	mov dword ptr ss:[oracle_out + 48], esi
+	mov dword ptr ss:[oracle_out + 56], edi
+	mov esp, offset oracle_lowstack_top
+	pushfd
+	pop dword ptr ss:[oracle_out + 128]
+	mov word ptr ss:[oracle_out + 136], 0x07
+	mov word ptr ss:[oracle_out + 138], 0
+	mov word ptr ss:[oracle_out + 140], ds
+	mov word ptr ss:[oracle_out + 142], es
+	mov word ptr ss:[oracle_out + 144], fs
+	mov word ptr ss:[oracle_out + 146], gs
+	push 0x33
+	push offset oracle_back64
+	retf
+	.code64
 
 /* Raw system calls. The seccomp filter allows each number only from the address after its own
  * SYSCALL instruction (seccomp_data.instruction_pointer), so a SYSCALL in a case is always killed. */

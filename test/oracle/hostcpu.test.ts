@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ensureOracleBuilt, FLAG, GPR, HostCpuOracle, ORACLE_BINARY, ORACLE_CODE_ADDR, ORACLE_SCRATCH_ADDR, ORACLE_SCRATCH_SIZE, VECTOR,
+  ensureOracleBuilt, FLAG, GPR, HostCpuOracle, ORACLE_BINARY, ORACLE_CODE_ADDR, ORACLE_SCRATCH_ADDR,
+  ORACLE_SCRATCH_SIZE, ORACLE_SEL16_CODE, VECTOR,
   type OracleCase, type OracleResult,
 } from './hostcpu.js';
 
@@ -282,7 +283,8 @@ describe('host-CPU oracle: random byte streams do not break the harness', () => 
       // half the registers point into the scratch area, so memory operands often hit it
       const gprs = Array.from({ length: 16 }, () =>
         r32() & 1 ? SCRATCH + BigInt(r32() % ORACLE_SCRATCH_SIZE) : (BigInt(r32()) << 32n) | BigInt(r32()));
-      cases.push({ mode: r32() & 1 ? 64 : 32, code, gprs, rflags: r32(), scratch: new Uint8Array(64).map(() => r32() & 0xff) });
+      const mode = ([64, 32, 16] as const)[r32() % 3]!;
+      cases.push({ mode, code, gprs, rflags: r32(), scratch: new Uint8Array(64).map(() => r32() & 0xff) });
     }
     const res = oracle.run(cases);
     expect(res).toHaveLength(cases.length);
@@ -290,9 +292,58 @@ describe('host-CPU oracle: random byte streams do not break the harness', () => 
     expect(outcomes.has('harness-error')).toBe(false);
     for (let i = 0; i < res.length; i++) {
       const r = res[i]!;
-      if (r.outcome === 'completed') expect(r.rip).toBe(CODE + BigInt(cases[i]!.code.length));
+      const len = BigInt(cases[i]!.code.length);
+      if (r.outcome === 'completed') expect(r.rip).toBe(cases[i]!.mode === 16 ? len : CODE + len);
       if (r.outcome === 'fault' && r.fault!.vector === VECTOR.PF) expect(r.fault!.errorCode & 4n).toBe(4n); // U/S
     }
+  });
+});
+
+describe('host-CPU oracle: 16-bit protected mode (LDT segments)', () => {
+  it('is available on this host', () => {
+    expect(oracle.supports16).toBe(true);
+  });
+
+  it('add ax, bx is a 16-bit operation by default and leaves the upper half of EAX', () => {
+    // 01 D8 with a 16-bit default operand size (SDM Vol. 1 3.6): 0xFFFF + 1 = 0 with CF ZF
+    const r = run1({ mode: 16, code: [0x01, 0xd8], gprs: regs({ RAX: 0x1234_ffffn, RBX: 1n }) });
+    expect(r.outcome).toBe('completed');
+    expect(r.gprs[GPR.RAX]).toBe(0x1234_0000n);
+    expect(r.rflags & STATUS).toBe(FLAG.CF | FLAG.ZF | FLAG.PF | FLAG.AF);
+    expect(r.rip).toBe(2n); // an offset in CS, whose base is the code page
+    expect(r.selectors.cs).toBe(ORACLE_SEL16_CODE);
+  });
+
+  it('[bx+si+disp8] addresses the scratch area through DS (16-bit ModRM, SDM Vol. 2 Table 2-1)', () => {
+    // 8B 40 02 = MOV AX, [BX+SI+2]
+    const r = run1({
+      mode: 16, code: [0x8b, 0x40, 0x02], gprs: regs({ RBX: 0x10n, RSI: 0x20n }),
+      scratch: Uint8Array.from({ length: 0x40 }, (_, i) => i),
+    });
+    expect(r.gprs[GPR.RAX]).toBe(0x3332n);
+  });
+
+  it('push/pop use 2-byte stack slots in SS (base = scratch)', () => {
+    // 50 53 59 = PUSH AX; PUSH BX; POP CX
+    const r = run1({
+      mode: 16, code: [0x50, 0x53, 0x59], gprs: regs({ RAX: 0xaaaa_1111n, RBX: 0xbbbb_2222n, RSP: 0x100n }),
+      scratch: new Uint8Array(0x100),
+    });
+    expect(r.gprs[GPR.RSP]).toBe(0xfen);
+    expect(r.gprs[GPR.RCX]).toBe(0x2222n);
+    expect(Array.from(r.scratch.subarray(0xfc, 0x100))).toEqual([0x22, 0x22, 0x11, 0x11]);
+  });
+
+  it('a word read at offset 0xFFFF exceeds the data segment limit: #GP(0) (SDM Vol. 3 5.3)', () => {
+    const r = run1({ mode: 16, code: [0x8b, 0x04], gprs: regs({ RSI: 0xffffn }) }); // MOV AX, [SI]
+    expect(r.fault?.vector).toBe(VECTOR.GP);
+    expect(r.fault?.errorCode).toBe(0n);
+    expect(r.rip).toBe(0n);
+  });
+
+  it('a stack access beyond the SS limit is #SS', () => {
+    const r = run1({ mode: 16, code: [0x67, 0x8b, 0x04, 0x24], gprs: regs({ RSP: 0x10000n }) }); // MOV AX, [ESP]
+    expect(r.fault?.vector).toBe(VECTOR.SS);
   });
 });
 
@@ -332,7 +383,7 @@ describe('host-CPU oracle: isolation and determinism', () => {
       return BigInt(x) << 32n | BigInt(Math.imul(x, 69069) >>> 0);
     };
     for (let i = 0; i < 200; i++) {
-      cases.push({ mode: i % 2 ? 32 : 64, code: [0x0f, 0xaf, 0xc3], gprs: regs({ RAX: rnd(), RBX: rnd() }), rflags: Number(rnd() & 0xfffn) });
+      cases.push({ mode: ([64, 32, 16] as const)[i % 3]!, code: [0x0f, 0xaf, 0xc3], gprs: regs({ RAX: rnd(), RBX: rnd() }), rflags: Number(rnd() & 0xfffn) });
     }
     expect(oracle.run(cases)).toEqual(oracle.run(cases));
   });

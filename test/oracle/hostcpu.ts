@@ -11,12 +11,18 @@
  *   0x10010000..0x10011FFF  scratch, 8 KiB read+write: the case's bytes, then zeros
  *   0x10012000..0x1001FFFF  guard
  * Nothing else is reachable except by wild pointers into the helper's own image (not meaningful).
- * In 64-bit mode FS.base = GS.base = 0 (FSGSBASE hosts), DS = ES = FS = GS = 0, SS = 0x2B, CS = 0x33.
- * In 32-bit compatibility mode CS = 0x23, SS = DS = ES = 0x2B (flat 4 GiB), FS = GS = 0 (null: use
- * gives #GP(0)). x87/SSE/AVX state is the XRSTOR init state (all zero, MXCSR = 0x1F80) in each case.
+ * Mode 64: FS.base = GS.base = 0 (FSGSBASE hosts), DS = ES = FS = GS = 0, SS = 0x2B, CS = 0x33.
+ * Mode 32 (compatibility mode): CS = 0x23, SS = DS = ES = 0x2B (flat 4 GiB), FS = GS = 0 (null: use
+ * gives #GP(0)).
+ * Mode 16 (16-bit protected mode under compatibility mode): CS = 0x07, an LDT 16-bit code segment
+ * with base 0x10000000 and limit 0xFFFF, so IP starts at 0; DS = ES = SS = 0x0F, an LDT 16-bit
+ * read/write data segment with base 0x10010000 (the scratch area) and limit 0xFFFF; FS = GS = 0.
+ * RIP values in mode 16 are offsets in CS; the end stub is `jmp far` (8 bytes). The SS selector of a
+ * completed mode-16 case is not observable (reported as 0).
+ * x87/SSE/AVX state is the XRSTOR init state (all zero, MXCSR = 0x1F80) in each case.
  *
  * Case record (little-endian), 208 + align8(scratchLen) bytes:
- *   0  u32 magic "OXC1" (0x3143584F)     4  u8 mode (64 | 32)     5  u8 code length (0..64)
+ *   0  u32 magic "OXC1" (0x3143584F)     4  u8 mode (64 | 32 | 16)  5  u8 code length (0..64)
  *   6  u16 scratchLen (0..8192)          8  u64 RFLAGS (masked to CF PF AF ZF SF DF OF AC = 0x40CD5)
  *  16  u64[16] GPRs in encoding order RAX RCX RDX RBX RSP RBP RSI RDI R8..R15
  * 144  u8[64] code                     208  u8[scratchLen] initial scratch bytes, zero-padded to 8
@@ -30,7 +36,7 @@
  *  32  u64 RIP (completed: code address + code length; fault: the faulting RIP, or the next one for
  *      a trap such as #BP)   40 u64 RFLAGS (RF cleared)   48 u64[16] GPRs
  * 176  u16 CS SS DS ES FS GS   188 u32 zero   192 u8[scratchLen] scratch after the case
- * In mode 32 only the low 32 bits of RAX..RDI, RIP and RFLAGS are reported and R8..R15 read as zero:
+ * In modes 32 and 16 only the low 32 bits of RAX..RDI, RIP and RFLAGS are reported, R8..R15 as zero:
  * the upper halves are undefined after leaving compatibility mode (SDM Vol. 1 3.4.1.1).
  *
  * A case that makes a system call (SYSCALL, SYSENTER, INT 0x80, ...) is killed by the helper's
@@ -52,6 +58,11 @@ export const ORACLE_CODE_MAX = 64;
 export const ORACLE_STUB_LEN = 5;
 /** RFLAGS bits a case may set: CF PF AF ZF SF DF OF AC. */
 export const ORACLE_RFLAGS_INPUT_MASK = 0x40cd5;
+/** Mode 16 selectors: LDT code segment (base ORACLE_CODE_ADDR) and data segment (base ORACLE_SCRATCH_ADDR). */
+export const ORACLE_SEL16_CODE = 0x07;
+export const ORACLE_SEL16_DATA = 0x0f;
+/** Length of the `jmp far ptr16:32` stub after the code in mode 16. */
+export const ORACLE_STUB16_LEN = 8;
 
 /** GPR indices in the encoding order used by both records. */
 export const GPR = {
@@ -72,13 +83,13 @@ export const VECTOR = {
   XM: 19,
 } as const;
 
-export type OracleMode = 64 | 32;
+export type OracleMode = 64 | 32 | 16;
 
 export interface OracleCase {
   mode: OracleMode;
-  /** Instruction bytes, at most 64. Executed at ORACLE_CODE_ADDR. */
+  /** Instruction bytes, at most 64. Executed at ORACLE_CODE_ADDR (offset 0 of CS in mode 16). */
   code: Uint8Array | readonly number[];
-  /** The 16 GPRs in encoding order (missing entries are 0). Mode 32 uses the low 32 bits. */
+  /** The 16 GPRs in encoding order (missing entries are 0). Modes 32 and 16 use the low 32 bits. */
   gprs?: ArrayLike<bigint>;
   /** Initial RFLAGS; bits outside ORACLE_RFLAGS_INPUT_MASK are ignored (bit 1 is always set). */
   rflags?: number;
@@ -87,10 +98,10 @@ export interface OracleCase {
 }
 
 /**
- * completed: execution reached the end of the code (RIP = code address + length).
+ * completed: execution reached the end of the code (RIP = code address + length; mode 16: length).
  * fault: a signal stopped it (see `fault`). timeout: it ran for at least 25 ms of CPU time.
  * killed: the helper was killed (a system call reached seccomp): not comparable.
- * unsupported: mode 32 on a host without a usable compatibility-mode code segment.
+ * unsupported: mode 32 or 16 on a host that cannot run it (no IA-32 emulation, no 16-bit segments).
  * harness-error: the case broke the harness's own path back (e.g. WRPKRU): not comparable.
  */
 export type OracleOutcome = 'completed' | 'fault' | 'timeout' | 'killed' | 'unsupported' | 'harness-error';
@@ -113,7 +124,7 @@ export interface OracleSelectors { cs: number; ss: number; ds: number; es: numbe
 export interface OracleResult {
   outcome: OracleOutcome;
   mode: OracleMode;
-  /** GPRs after the case (or at the fault), encoding order. Mode 32: low halves only, R8..R15 zero. */
+  /** GPRs after the case (or at the fault), encoding order. Modes 32/16: low halves, R8..R15 zero. */
   gprs: BigUint64Array;
   /** RFLAGS after the case (or at the fault, RF cleared). Bits 1 and IF are always set. */
   rflags: number;
@@ -175,8 +186,8 @@ function encodeCases(cases: readonly OracleCase[]): { buf: Buffer; offsets: Int3
   let total = 0;
   for (let i = 0; i < cases.length; i++) {
     const c = cases[i]!;
-    if (c.mode !== 64 && c.mode !== 32) {
-      throw new InvalidArgumentError(`oracle case ${i}: mode ${String(c.mode)} is not 64 or 32`);
+    if (c.mode !== 64 && c.mode !== 32 && c.mode !== 16) {
+      throw new InvalidArgumentError(`oracle case ${i}: mode ${String(c.mode)} is not 64, 32 or 16`);
     }
     if (c.code.length > ORACLE_CODE_MAX) {
       throw new InvalidArgumentError(`oracle case ${i}: code is ${c.code.length} bytes; at most ${ORACLE_CODE_MAX}`);
@@ -284,6 +295,8 @@ export class HostCpuOracle {
   readonly binary: string;
   /** Whether the host runs 32-bit compatibility-mode code (mode 32 cases). */
   readonly supportsCompat: boolean;
+  /** Whether the host runs 16-bit protected-mode code from an LDT segment (mode 16 cases). */
+  readonly supports16: boolean;
   readonly stats: OracleStats = { spawns: 0, killed: 0 };
   private closed = false;
 
@@ -292,11 +305,13 @@ export class HostCpuOracle {
     const probe = this.run([
       { mode: 64, code: [0x90] },
       { mode: 32, code: [0x90] },
+      { mode: 16, code: [0x90] },
     ]);
     if (probe[0]!.outcome !== 'completed') {
       throw new Error(`host-CPU oracle: the helper cannot run a NOP (outcome ${probe[0]!.outcome})`);
     }
     this.supportsCompat = probe[1]!.outcome === 'completed';
+    this.supports16 = probe[2]!.outcome === 'completed';
   }
 
   /** Builds the helper if needed and checks that it runs. Throws (never skips) if it cannot. */
