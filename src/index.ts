@@ -77,3 +77,7 @@ export {
 export type { HpetOptions, HpetState, HpetWiring } from './devices/hpet.js';
 export { IrqChip, isaIrqToPin } from './devices/irqchip.js';
 export type { IrqChipOptions, IrqChipState } from './devices/irqchip.js';
+export { DebugConsole, DEBUGCON_PORT } from './devices/debugcon.js';
+export type { DebugConsoleOptions } from './devices/debugcon.js';
+export { DebugExit, DEBUG_EXIT_PORT, DEBUG_EXIT_SIZE } from './devices/debug-exit.js';
+export type { DebugExitState } from './devices/debug-exit.js';
