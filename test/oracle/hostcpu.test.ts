@@ -150,6 +150,29 @@ describe('host-CPU oracle: faults', () => {
     expect(r.rip).toBe(CODE + 3n);
   });
 
+  it('int 0x21 through an IDT gate with DPL 0 is #GP with the IDT error code 0x21*8+2 (SDM Vol. 3 6.13)', () => {
+    const r = run1({ mode: 64, code: [0xcd, 0x21] });
+    expect(r.fault?.vector).toBe(VECTOR.GP);
+    expect(r.fault?.errorCode).toBe(0x10an);
+    expect(r.rip).toBe(CODE);
+  });
+
+  it('INTO with OF = 1 in compatibility mode is #OF, a trap (RIP after INTO)', () => {
+    const r = run1({ mode: 32, code: [0xce], rflags: FLAG.OF });
+    expect(r.fault?.vector).toBe(VECTOR.OF);
+    expect(r.rip).toBe(CODE + 1n);
+  });
+
+  it('BOUND with the index above the upper bound is #BR, a fault (RIP at BOUND)', () => {
+    // 62 06 = BOUND EAX, [ESI]; bounds 0 and 10, EAX = 20
+    const r = run1({
+      mode: 32, code: [0x62, 0x06], gprs: regs({ RAX: 20n, RSI: SCRATCH }),
+      scratch: new Uint8Array([0, 0, 0, 0, 10, 0, 0, 0]),
+    });
+    expect(r.fault?.vector).toBe(VECTOR.BR);
+    expect(r.rip).toBe(CODE);
+  });
+
   it('an endless loop times out and the next case still runs', () => {
     const [a, b] = oracle.run([
       { mode: 64, code: [0xeb, 0xfe] }, // JMP $
