@@ -146,12 +146,12 @@ static void on_signal(int sig, siginfo_t *si, void *ctx) {
      * tick period of CPU time: a loop, never a real instruction. */
     if (g_tick_serial != g_case_serial) { g_tick_serial = g_case_serial; return; }
     kind = OUT_TIMEOUT;
-  } else if (sig == SIGTRAP && g[REG_TRAPNO] == 1 &&
-             (rip == (uint64_t)oracle_save64 || rip == (uint64_t)oracle_save32 ||
-              rip == (uint64_t)oracle_save16)) {
-    /* The case set TF (POPF) in its last instruction: the single-step #DB comes after the next
-     * instruction, which is the harness's end stub (SDM Vol. 3 17.3.1.4). The case completed; its
-     * state is in the context, with TF set in RFLAGS. */
+  } else if (rip == (uint64_t)oracle_save64 || rip == (uint64_t)oracle_save32 ||
+             rip == (uint64_t)oracle_save16) {
+    /* A signal before the first instruction of a save routine: the case completed and its state
+     * is exactly the context's. Two ways here: the case set TF in its last instruction, so the
+     * single-step #DB comes after the next one, the end stub (SDM Vol. 3 17.3.1.4); or, in mode 32,
+     * the case loaded SS with a segment that the save routine's SS-relative stores cannot use. */
     kind = OUT_COMPLETED;
   } else if (rip >= (uint64_t)oracle_harness_begin && rip < (uint64_t)oracle_harness_end) {
     kind = OUT_HARNESS;

@@ -272,6 +272,14 @@ describe('host-CPU oracle: 32-bit compatibility mode', () => {
     expect(r.rip).toBe(CODE + 3n);
   });
 
+  it('a case that ends by loading SS with the 16-bit LDT data segment still completes', () => {
+    // 8E D0 = MOV SS, AX with AX = 0x0F (the mode-16 data segment, base = scratch)
+    const r = run1({ mode: 32, code: [0x8e, 0xd0], gprs: regs({ RAX: 0x0fn }) });
+    expect(r.outcome).toBe('completed');
+    expect(r.selectors.ss).toBe(0x0f);
+    expect(r.rip).toBe(CODE + 2n);
+  });
+
   it('reports only the low 32 bits, with R8..R15 as zero', () => {
     const r = run1({ mode: 32, code: [0x40], gprs: regs({ RAX: 0x1_ffff_ffffn, R8: 5n }) }); // 40 = INC EAX
     expect(r.gprs[GPR.RAX]).toBe(0n);

@@ -16,6 +16,7 @@ const g = (i: number): bigint[] => [BigInt(i) * 0x9e37_79b9_7f4a_7c15n & 0xffff_
 const workloads: [string, OracleCase[]][] = [
   ['add64', seq((i) => ({ mode: 64, code: [0x48, 0x01, 0xd8], gprs: g(i), rflags: i & 0xfff }))],
   ['add32-compat', seq((i) => ({ mode: 32, code: [0x01, 0xd8], gprs: g(i), rflags: i & 0xfff }))],
+  ['add16', seq((i) => ({ mode: 16, code: [0x01, 0xd8], gprs: g(i), rflags: i & 0xfff }))],
   ['store64-scratch64', seq((i) => ({ mode: 64, code: [0x48, 0x89, 0x46, 0x08], gprs: g(i), scratch: new Uint8Array(64).fill(i & 0xff) }))],
   ['ud2-fault', seq(() => ({ mode: 64, code: [0x0f, 0x0b] }))],
 ];
