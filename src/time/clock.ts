@@ -158,9 +158,11 @@ export class VirtualClock {
   }
 
   /**
-   * Moves time to `ns` (not backwards) and fires every timer due by then, in deadline order (ties
-   * by creation order); a callback may re-arm its timer or others, and a re-armed timer due by `ns`
-   * fires again in the same call. Use it to skip a halted machine ahead to nextDeadline().
+   * Moves time to `ns` and fires every timer due by then, in deadline order (ties by creation
+   * order); a callback may re-arm its timer or others, and a re-armed timer due by `ns` fires again
+   * in the same call. Use it to skip a halted machine ahead to nextDeadline(). Time never runs
+   * backwards: an `ns` at or before now() (a deadline armed in the past, or host time that moved
+   * on) fires what is due and leaves the time as it is.
    */
   advanceTo(ns: number): void {
     if (!(ns >= 0) || ns !== Math.floor(ns) || !Number.isFinite(ns)) {
@@ -168,8 +170,9 @@ export class VirtualClock {
     }
     if (this.firing) throw new InvalidStateError(`advanceTo(${ns}) called from inside a timer callback`);
     const now = this.now();
-    if (ns < now) {
-      throw new InvalidArgumentError(`advanceTo(${ns}): the clock is already at ${now} ns and never runs backwards`);
+    if (ns <= now) {
+      this.fireDue(now);
+      return;
     }
     if (this.mode === 'host') {
       this.hostSkew += ns - now;
@@ -273,6 +276,8 @@ export class VirtualClock {
   private fireDue(limit: number): void {
     if (this.nextDeadline() > limit) return;
     const ts = this.timers;
+    // Callbacks see time move forward only: a deadline in the past fires "now".
+    let floor = this.now();
     this.firing = true;
     try {
       for (;;) {
@@ -284,8 +289,8 @@ export class VirtualClock {
         if (best === null) break;
         best.armed = false;
         this.dirty = true;
-        // A deadline armed in the past fires "now", never earlier than the present.
-        const at = Math.max(best.deadline, this.mode === 'virtual' ? this.current : 0);
+        const at = Math.max(best.deadline, floor);
+        floor = at;
         if (this.mode === 'virtual') this.current = at;
         else this.firingAt = at;
         best.callback();
