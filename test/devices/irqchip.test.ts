@@ -6,6 +6,7 @@ import { IrqChip } from '../../src/devices/irqchip.js';
 import { ApicReg, Esr, type LocalApic } from '../../src/devices/lapic.js';
 import { DeliveryMode, msiAddress, msiData } from '../../src/devices/msi.js';
 import { Hpet, HpetTimerCnf } from '../../src/devices/hpet.js';
+import { Pit8254 } from '../../src/devices/pit8254.js';
 
 function setup(cpus = 1, opts: { acceptErrors?: boolean } = {}) {
   const clock = new VirtualClock();
@@ -154,6 +155,37 @@ describe('ISA and GSI routing', () => {
     for (const a of chip.lapics) w(a, ApicReg.LVT_LINT1, 0x400);
     chip.nmi();
     expect(chip.lapics.map((a) => a.takeNmi())).toEqual([true, true]);
+  });
+});
+
+describe('PIT IRQ 0 through IOAPIC pin 2', () => {
+  it('PIT channel 0 rate generator at N = 1193 gives 10 LAPIC interrupts in 10 ms', () => {
+    const { chip, clock } = setup();
+    const a = chip.lapic(0);
+    w(a, ApicReg.LVT_LINT0, 0x10700); // the 8259 path off, as Linux's IOAPIC mode does
+    ioapicRoute(chip, 2, 0x30);
+    const pit = new Pit8254(clock, chip.isaLine(0));
+    pit.ports.write(3, 1, 0x34); // channel 0, LSB then MSB, mode 2, binary
+    pit.ports.write(0, 1, 1193 & 0xff);
+    pit.ports.write(0, 1, 1193 >> 8);
+    // The control word drives OUT high (8254 datasheet, mode 2): that first edge is not a period.
+    if (chip.hasInterrupt(0)) {
+      chip.acknowledgeInterrupt(0);
+      w(a, ApicReg.EOI, 0);
+    }
+    let n = 0;
+    for (;;) {
+      const next = clock.nextDeadline();
+      if (next > 10_000_000) break;
+      clock.advanceTo(next);
+      if (chip.hasInterrupt(0)) {
+        expect(chip.acknowledgeInterrupt(0)).toBe(0x30);
+        w(a, ApicReg.EOI, 0);
+        n++;
+      }
+    }
+    // period = 1193 / 1.193182 MHz = 999.85 us: the 10th edge before 10 ms, the 11th at ~11 ms
+    expect(n).toBe(10);
   });
 });
 
