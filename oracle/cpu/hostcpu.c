@@ -89,7 +89,7 @@ static struct {
 
 static int have_fsgsbase;
 static uint64_t saved_fsbase, saved_gsbase;
-static uint16_t saved_ds, saved_es, saved_fs, saved_gs;
+static uint16_t saved_ds, saved_es, saved_fs, saved_gs, saved_ss;
 static int compat_ok, mode16_ok;
 static int sync_mode;
 
@@ -109,6 +109,7 @@ static inline uint16_t rd_sel_ds(void) { uint16_t v; __asm__ volatile("mov %%ds,
 static inline uint16_t rd_sel_es(void) { uint16_t v; __asm__ volatile("mov %%es, %0" : "=r"(v)); return v; }
 static inline uint16_t rd_sel_fs(void) { uint16_t v; __asm__ volatile("mov %%fs, %0" : "=r"(v)); return v; }
 static inline uint16_t rd_sel_gs(void) { uint16_t v; __asm__ volatile("mov %%gs, %0" : "=r"(v)); return v; }
+static inline uint16_t rd_sel_ss(void) { uint16_t v; __asm__ volatile("mov %%ss, %0" : "=r"(v)); return v; }
 
 /* Selector i (CS SS DS ES FS GS) of the result, stored after the GPRs and RFLAGS in oracle_out. */
 static inline void set_sel(int i, uint16_t v) { memcpy((uint8_t *)&oracle_out[17] + 2 * i, &v, 2); }
@@ -118,6 +119,7 @@ static inline void set_sel(int i, uint16_t v) { memcpy((uint8_t *)&oracle_out[17
  * never uses TLS, so FS is only needed again by glibc after the helper exits, but keep it exact. */
 static inline void restore_segments(void) {
   uint16_t v;
+  v = saved_ss; if (rd_sel_ss() != v) __asm__ volatile("mov %0, %%ss" ::"r"(v)); /* 64-bit code may load SS */
   v = saved_ds; if (rd_sel_ds() != v) __asm__ volatile("mov %0, %%ds" ::"r"(v));
   v = saved_es; if (rd_sel_es() != v) __asm__ volatile("mov %0, %%es" ::"r"(v));
   v = saved_fs; if (rd_sel_fs() != v) __asm__ volatile("mov %0, %%fs" ::"r"(v));
@@ -271,6 +273,7 @@ static void setup_segments(void) {
   saved_es = rd_sel_es();
   saved_fs = rd_sel_fs();
   saved_gs = rd_sel_gs();
+  saved_ss = rd_sel_ss();
   have_fsgsbase = (getauxval(AT_HWCAP2) & 2) != 0; /* HWCAP2_FSGSBASE */
   if (have_fsgsbase) {
     __asm__ volatile("rdfsbase %0" : "=r"(saved_fsbase));

@@ -406,6 +406,15 @@ describe('host-CPU oracle: isolation and determinism', () => {
     expect(b!.gprs[GPR.RAX]).toBe(9n);
   });
 
+  it('an SS load in 64-bit mode does not leak into the next case', () => {
+    const [a, b] = oracle.run([
+      { mode: 64, code: [0x8e, 0xd0], gprs: regs({ RAX: 0x0fn }) }, // MOV SS, AX
+      { mode: 64, code: [0x90] },
+    ]);
+    expect(a!.selectors.ss).toBe(0x0f);
+    expect(b!.selectors.ss).toBe(0x2b);
+  });
+
   it('gives identical results for the same batch twice', () => {
     const cases: OracleCase[] = [];
     let x = 0x1234_5678;
