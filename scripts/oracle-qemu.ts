@@ -159,7 +159,8 @@ function golden(name: string, d: Directives, run: Run & { header: string }): str
       console.error(`${name}: sdm-fix line not printed by QEMU (QEMU fixed? fixture changed?): ${fix.qemu}`);
       continue;
     }
-    lines[i] = fix.sdm;
+    // "\n" in the SDM text stands for a line break: the SDM's answer may be several lines
+    lines.splice(i, 1, ...fix.sdm.split('\\n'));
     notes.push(`@@ sdm line ${i + 1}: QEMU printed "${fix.qemu}"; golden has the SDM's answer. ${fix.why}`);
   }
   const head = [`@@ fixture ${name}`, run.header, ...notes];
@@ -190,8 +191,9 @@ function main(): void {
     const path = join(sysDir, `${name}.golden`);
     const old = existsSync(path) ? readFileSync(path, 'latin1') : null;
     if (q.outcome.startsWith('timeout') || q.outcome.startsWith('qemu status')) {
-      console.error(`${name}: ${q.outcome}`);
+      console.error(`${name}: ${q.outcome}; golden not written`);
       bad++;
+      continue;
     }
     if (check) {
       if (old !== g) { console.error(`${name}: golden differs`); bad++; } else console.log(`${name}: ok`);
