@@ -1,0 +1,57 @@
+/**
+ * What the monitor needs from a CPU core: the seam between vmm/ and cpu/. The interpreter's Vcpu
+ * is adapted to this interface in cpu-core.ts; monitor tests can drive the dispatcher with a
+ * scripted core. Everything here is allocation-free on the run path.
+ */
+import type { ExitRecord } from '../cpu/exit.js';
+
+/** Result of a guest-linear translation for the monitor (assist, copyin/copyout). */
+export const LIN_OK = 0;
+/** The translation would raise a page fault; the monitor injects #PF with CR2 = the address. */
+export const LIN_FAULT = 1;
+
+export interface CpuCore {
+  /** The register file (src/cpu/state.ts slot layout). */
+  readonly u32: Uint32Array;
+  /** The one reused exit record. */
+  readonly exit: ExitRecord;
+  /** Runs at most `maxInstructions` instructions, until an exit; the exit is in `this.exit`. */
+  run(maxInstructions: number): void;
+  /** Called after the monitor changed the register file (mode, paging, TLB must be re-derived). */
+  stateChanged(): void;
+  /** RFLAGS.IF and the interrupt-shadow / NMI-blocking state at the current instruction boundary. */
+  interruptShadow(): boolean;
+  nmiBlocked(): boolean;
+  /**
+   * Delivers an event through the IDT now (VM-entry event injection). Returns -1 when delivered,
+   * or the vector of an exception raised while delivering it (the monitor combines the two,
+   * Table 6-5), or 256 when delivery itself cannot be done by this core (then the monitor reports
+   * the event as an `exception` exit).
+   */
+  deliverEvent(kind: number, vector: number, hasErrorCode: boolean, errorCode: number): number;
+  /** Error code of the exception `deliverEvent` returned. */
+  readonly nestedErrorCode: number;
+  /**
+   * Translates a guest-linear address for a data access (write = true for a write) through the
+   * current paging mode; on LIN_OK the GPA is in `gpa`. A fault is not raised architecturally here.
+   */
+  translateLinear(lo: number, hi: number, write: boolean): number;
+  /** After LIN_OK: the guest-physical address. */
+  readonly gpa: number;
+  /** After LIN_FAULT: the #PF error code (SDM Vol. 3A §4.7). */
+  readonly faultErrorCode: number;
+  /** The soft TLB and decoded-code cache must be dropped (EPT generation change). */
+  flush(): void;
+  /** Cancels the completion of the last exit (the caller injected an exception instead). */
+  abortExit?(): void;
+}
+
+/** Event kinds as small ints for the core (EventKind order). */
+export const EV_EXCEPTION = 0;
+export const EV_NMI = 1;
+export const EV_INTERRUPT = 2;
+export const EV_SOFTWARE = 3;
+/** deliverEvent: delivered. */
+export const DELIVERED = -1;
+/** deliverEvent: this core cannot deliver events. */
+export const NO_DELIVERY = 256;

@@ -1,0 +1,288 @@
+/**
+ * The interpreter (src/cpu/vcpu.ts) as the monitor's CpuCore, over a GuestMemory:
+ * - EptPhysicalSpace: the vCPU's PhysicalSpace contract implemented by the memory room's EPT walk;
+ * - event injection through EventDelivery (delivery.ts) until the core delivers events itself;
+ * - guest-linear translation for the assist: the core does not walk guest paging yet, so linear
+ *   addresses are guest-physical (true for every loader-built identity map).
+ */
+import { Vcpu } from '../cpu/vcpu.js';
+import type { ExitRecord } from '../cpu/exit.js';
+import type { PhysicalSpace, PhysResult } from '../cpu/phys.js';
+import type { GuestMemory } from '../memory/guest-memory.js';
+import { EptTranslation, TRANSLATE_OK, TRANSLATE_EPT_MISCONFIG } from '../memory/ept.js';
+import type { HostMemory } from '../memory/host.js';
+import { EventDelivery, DELIVERY_EPT_EXIT, type DeliveryMemory } from './delivery.js';
+import { LIN_OK, type CpuCore } from './core.js';
+import { S_RIP, S_MODE, S_SEG, SEG_STRIDE, SEG_BASE, CS, S_CR0, S_EFER, EFER_LMA } from '../cpu/state.js';
+
+const MSR_EFER = 0xc000_0080;
+/** EFER bits a guest may write: SCE (0), LME (8), NXE (11). */
+const EFER_WRITABLE = (1 << 0) | (1 << 8) | (1 << 11);
+
+/** PhysicalSpace over the machine's EPT (the access bits 1/2/4 are the EPT R/W/X bits). */
+export class EptPhysicalSpace implements PhysicalSpace {
+  private readonly tr = new EptTranslation();
+  constructor(private readonly memory: GuestMemory) {}
+
+  get host(): HostMemory {
+    return this.memory.host;
+  }
+
+  get generation(): number {
+    return this.memory.generation;
+  }
+
+  translate(gpaLo: number, gpaHi: number, access: number, out: PhysResult): boolean {
+    const gpa = gpaHi * 0x1_0000_0000 + (gpaLo - (gpaLo & 0xfff));
+    if (gpaHi >= 0x1_0000) {
+      out.misconfig = false;
+      out.entryPerm = 0;
+      return false;
+    }
+    const st = this.memory.ept.translate(gpa, access, this.tr);
+    if (st !== TRANSLATE_OK) {
+      out.misconfig = st === TRANSLATE_EPT_MISCONFIG;
+      out.entryPerm = (this.tr.qualification >>> 3) & 7;
+      return false;
+    }
+    out.hpa = this.tr.hpa - (this.tr.hpa & 0xfff);
+    out.perm = this.tr.perms;
+    return true;
+  }
+}
+
+/** Guest memory for delivery: reads/writes RAM only; anything else stops delivery. */
+class LinearRam implements DeliveryMemory {
+  failedAt = 0;
+  readFailed = false;
+  private readonly b = new Uint8Array(4);
+  private readonly dv = new DataView(this.b.buffer);
+  constructor(private readonly memory: GuestMemory) {}
+
+  read(linear: number, size: number): number {
+    if (!this.ok(linear, size)) {
+      this.readFailed = true;
+      return 0;
+    }
+    this.memory.read(linear, this.b.subarray(0, size));
+    return size === 4 ? this.dv.getUint32(0, true) : size === 2 ? this.dv.getUint16(0, true) : this.b[0]!;
+  }
+
+  write(linear: number, size: number, value: number): boolean {
+    if (!this.ok(linear, size)) return false;
+    if (size === 4) this.dv.setUint32(0, value >>> 0, true);
+    else if (size === 2) this.dv.setUint16(0, value & 0xffff, true);
+    else this.b[0] = value & 0xff;
+    this.memory.write(linear, this.b.subarray(0, size));
+    return true;
+  }
+
+  private ok(linear: number, size: number): boolean {
+    const m = this.memory.findMapping(linear);
+    const e = this.memory.findMapping(linear + size - 1);
+    if (!m || !e || m.segment.kind !== 'sysmem' || e.segment.kind !== 'sysmem') {
+      this.failedAt = m ? linear + size - 1 : linear;
+      return false;
+    }
+    return true;
+  }
+
+  reset(): void {
+    this.readFailed = false;
+  }
+}
+
+export class InterpreterCore implements CpuCore {
+  readonly vcpu: Vcpu;
+  gpa = 0;
+  faultErrorCode = 0;
+  private readonly ram: LinearRam;
+  /** 1: an RDMSR exit awaits its value, 2: a WRMSR exit awaits completion. */
+  private pendingMsr = 0;
+  private readonly delivery: EventDelivery;
+
+  constructor(private readonly memory: GuestMemory, id: number) {
+    this.vcpu = new Vcpu(new EptPhysicalSpace(memory));
+    this.vcpu.apicId = id;
+    this.ram = new LinearRam(memory);
+    this.delivery = new EventDelivery(this.ram);
+  }
+
+  get u32(): Uint32Array {
+    return this.vcpu.u;
+  }
+
+  get exit(): ExitRecord {
+    return this.vcpu.exitRecord;
+  }
+
+  run(maxInstructions: number): void {
+    const ex = this.vcpu.exitRecord;
+    const u = this.vcpu.u;
+    if (this.pendingMsr !== 0) {
+      // Complete the RDMSR/WRMSR the last exit reported: EDX:EAX from the exit, RIP past it.
+      if (this.pendingMsr === 1) {
+        u[0] = ex.valueLo >>> 0; u[1] = 0; // RAX (bits 63:32 cleared, SDM RDMSR)
+        u[4] = ex.valueHi >>> 0; u[5] = 0; // RDX
+      }
+      u[S_RIP] = ex.nextRipLo;
+      u[S_RIP + 1] = ex.nextRipHi;
+      this.pendingMsr = 0;
+    }
+    let left = maxInstructions;
+    let retired = 0;
+    for (;;) {
+      this.vcpu.run({ maxInstructions: left });
+      retired += ex.instructions;
+      left -= ex.instructions;
+      if (ex.reason === 'invalid-state' && this.msrInstruction(ex) && left > 0) continue;
+      break;
+    }
+    ex.instructions = retired;
+    if ((ex.reason === 'ept-violation' || ex.reason === 'ept-misconfig' || ex.reason === 'mmio') && ex.insnLength === 0) {
+      this.fetchInsnBytes(ex);
+    }
+  }
+
+  /** Forgets a pending RDMSR/WRMSR completion (the caller injected #GP for it instead). */
+  abortExit(): void {
+    this.pendingMsr = 0;
+  }
+
+  /**
+   * RDMSR (0F 32) / WRMSR (0F 30), which the integer core leaves to the system layer: IA32_EFER is
+   * kept in the register file here (SCE, LME, NXE writable; LMA read-only, SDM Vol. 3A §2.2.1);
+   * every other MSR becomes an `rdmsr`/`wrmsr` exit for the monitor (#GP(0) at CPL > 0).
+   * Returns true when the instruction was completed here and the run can go on.
+   */
+  private msrInstruction(ex: ExitRecord): boolean {
+    this.fetchInsnBytes(ex);
+    const b = ex.insnBytes;
+    if (ex.insnLength < 2 || b[0] !== 0x0f || (b[1] !== 0x30 && b[1] !== 0x32)) return false;
+    const u = this.vcpu.u;
+    const write = b[1] === 0x30;
+    if ((u[S_SEG + CS * SEG_STRIDE + 0]! & 3) !== 0 && (u[S_CR0]! & 1) !== 0) {
+      ex.reason = 'exception';
+      ex.vector = 13;
+      ex.hasErrorCode = true;
+      ex.errorCode = 0;
+      return false;
+    }
+    const msr = u[2]! >>> 0; // ECX
+    const next = ex.ripLo + 2;
+    const nlo = u[S_MODE] === 16 ? next & 0xffff : next >>> 0;
+    const nhi = u[S_MODE] === 64 && next >= 0x1_0000_0000 ? (ex.ripHi + 1) >>> 0 : ex.ripHi;
+    if (msr === MSR_EFER) {
+      if (write) {
+        const v = u[0]!;
+        if ((v & ~EFER_WRITABLE) !== 0 || u[4] !== 0) {
+          ex.reason = 'exception';
+          ex.vector = 13;
+          ex.hasErrorCode = true;
+          ex.errorCode = 0;
+          return false;
+        }
+        u[S_EFER] = (u[S_EFER]! & EFER_LMA) | v;
+      } else {
+        u[0] = u[S_EFER]!; u[1] = 0;
+        u[4] = 0; u[5] = 0;
+      }
+      u[S_RIP] = nlo;
+      u[S_RIP + 1] = nhi;
+      this.vcpu.updateMode();
+      return true;
+    }
+    ex.reason = write ? 'wrmsr' : 'rdmsr';
+    ex.msr = msr;
+    ex.nextRipLo = nlo;
+    ex.nextRipHi = nhi;
+    if (write) {
+      ex.valueLo = u[0]!;
+      ex.valueHi = u[4]!;
+    } else {
+      ex.valueLo = 0;
+      ex.valueHi = 0;
+    }
+    this.pendingMsr = write ? 2 : 1;
+    return false;
+  }
+
+  /**
+   * Fills the exit's instruction bytes (up to 15, as NVMM's exit does) from guest memory at CS:RIP,
+   * stopping at the first byte without RAM behind it.
+   */
+  private fetchInsnBytes(ex: ExitRecord): void {
+    const u = this.vcpu.u;
+    const mode = u[S_MODE]!;
+    const base = mode === 64 ? 0 : u[S_SEG + CS * SEG_STRIDE + SEG_BASE]!;
+    const rip = ex.ripLo + ex.ripHi * 0x1_0000_0000;
+    const lin = mode === 64 ? rip : (base + ex.ripLo) >>> 0;
+    let n = 0;
+    while (n < 15) {
+      const m = this.memory.findMapping(lin + n);
+      if (!m || (m.perms & 4) === 0 && (m.perms & 1) === 0) break;
+      const end = Math.min(15, m.gpa + m.size - lin);
+      this.memory.read(lin + n, ex.insnBytes.subarray(n, end));
+      n = end;
+    }
+    ex.insnLength = n;
+  }
+
+  stateChanged(): void {
+    this.vcpu.updateMode();
+    this.vcpu.flushTlb();
+  }
+
+  interruptShadow(): boolean {
+    return false;
+  }
+
+  nmiBlocked(): boolean {
+    return false;
+  }
+
+  get nestedErrorCode(): number {
+    return this.delivery.nestedErrorCode;
+  }
+
+  deliverEvent(kind: number, vector: number, hasErrorCode: boolean, errorCode: number): number {
+    this.ram.reset();
+    const r = this.delivery.deliver(this.vcpu.u, kind, vector, hasErrorCode, errorCode);
+    if (r === DELIVERY_EPT_EXIT) {
+      // Report the access that stopped delivery as an EPT violation (SDM Vol. 3C §27.2.4: the
+      // IDT-vectoring information then names the event being delivered).
+      const ex = this.vcpu.exitRecord;
+      const at = this.ram.failedAt;
+      ex.reason = 'ept-violation';
+      ex.gpaLo = at >>> 0;
+      ex.gpaHi = Math.floor(at / 0x1_0000_0000);
+      ex.linearLo = ex.gpaLo;
+      ex.linearHi = ex.gpaHi;
+      ex.linearValid = true;
+      ex.qualification = this.ram.readFailed ? 1 : 2;
+      ex.insnLength = 0;
+      ex.instructions = 0;
+      ex.ripLo = this.vcpu.u[S_RIP]!;
+      ex.ripHi = this.vcpu.u[S_RIP + 1]!;
+      ex.nextRipLo = ex.ripLo;
+      ex.nextRipHi = ex.ripHi;
+      return r;
+    }
+    if (r === -1) this.vcpu.updateMode();
+    return r;
+  }
+
+  translateLinear(lo: number, hi: number, _write: boolean): number {
+    this.gpa = hi * 0x1_0000_0000 + lo;
+    return LIN_OK;
+  }
+
+  flush(): void {
+    this.vcpu.flushCodeCache();
+  }
+}
+
+/** The default core factory for Machine. */
+export function interpreterCore(machine: { memory: GuestMemory }, id: number): CpuCore {
+  return new InterpreterCore(machine.memory, id);
+}
