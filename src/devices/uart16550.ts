@@ -115,8 +115,9 @@ export class Uart16550 {
   private rx: number[] = [];
   /** Error flags (LSR_PE | LSR_FE | LSR_BI) per RX FIFO entry. */
   private rxErr: number[] = [];
-  /** Host input not yet in the RX FIFO: byte | error flags << 8. */
+  /** Host input not yet in the RX FIFO: byte | error flags << 8, from index inputHead on. */
   private input: number[] = [];
+  private inputHead = 0;
   private thrPending = false;
   private timeoutPending = false;
   private irqLevel = false;
@@ -209,7 +210,7 @@ export class Uart16550 {
 
   /** Bytes of host input not yet delivered to the RX FIFO. */
   get pendingInput(): number {
-    return this.input.length;
+    return this.input.length - this.inputHead;
   }
 
   /** The baud rate the divisor latch selects (divisor 0 counts as 65536). */
@@ -299,7 +300,7 @@ export class Uart16550 {
       rbrLast: this.rbrLast,
       rx: this.rx.slice(),
       rxErr: this.rxErr.slice(),
-      input: this.input.slice(),
+      input: this.input.slice(this.inputHead),
       thrPending: this.thrPending,
       timeoutPending: this.timeoutPending,
       timeoutDeadline: this.timer.armed ? this.timer.deadline : -1,
@@ -347,6 +348,7 @@ export class Uart16550 {
     this.rx = p.rx;
     this.rxErr = p.rxErr;
     this.input = p.input;
+    this.inputHead = 0;
     this.thrPending = p.thrPending;
     this.timeoutPending = p.timeoutPending;
     this.irqLevel = p.irqLevel;
@@ -372,10 +374,18 @@ export class Uart16550 {
   private fillRx(): boolean {
     let moved = false;
     const cap = this.rxCapacity();
-    while (this.input.length > 0 && this.rx.length < cap) {
-      const e = this.input.shift()!;
+    while (this.inputHead < this.input.length && this.rx.length < cap) {
+      const e = this.input[this.inputHead++]!;
       this.deliver(e & 0xff, e >> 8);
       moved = true;
+    }
+    // Drop the consumed prefix now and then, so a large feed costs linear time overall.
+    if (this.inputHead === this.input.length) {
+      this.input.length = 0;
+      this.inputHead = 0;
+    } else if (this.inputHead >= 4096 && this.inputHead * 2 >= this.input.length) {
+      this.input = this.input.slice(this.inputHead);
+      this.inputHead = 0;
     }
     return moved;
   }

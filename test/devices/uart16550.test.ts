@@ -149,6 +149,31 @@ describe('16550A receive, FIFO and interrupts', () => {
     expect(got).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
 
+  it('a large host feed is delivered in order as the guest drains the FIFO', () => {
+    const { u } = rig();
+    u.write(FCR, 0x01);
+    const data = Array.from({ length: 100_000 }, (_, i) => (i * 7) & 0xff);
+    u.feed(data);
+    expect(u.pendingInput).toBe(100_000 - 16);
+    let ok = true;
+    for (let i = 0; i < data.length; i++) if (u.read(RBR) !== data[i]) ok = false;
+    expect(ok).toBe(true);
+    expect(u.pendingInput).toBe(0);
+    expect(u.read(LSR) & 1).toBe(0);
+  });
+
+  it('Linux serial8250 THRE re-assert probe: IER=THRI, read IIR, IER=0, IER=THRI again shows THRE again', () => {
+    const { u } = rig();
+    u.write(IER, 0x02);
+    const iir1 = u.read(IIR);
+    u.write(IER, 0x00);
+    u.write(IER, 0x02);
+    const iir = u.read(IIR);
+    u.write(IER, 0x00);
+    expect(iir1 & 0x0f).toBe(0x02);
+    expect(iir & 0x01).toBe(0); // not UART_IIR_NO_INT: no UART_BUG_THRE
+  });
+
   it('character timeout: bytes below the trigger raise IIR 0C four character times after the last activity', () => {
     const { u, irq, clock } = rig();
     u.write(LCR, 0x80);
