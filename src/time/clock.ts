@@ -274,7 +274,8 @@ export class VirtualClock {
 
   /** Fires due timers one at a time, earliest first, lowest creation index on ties. */
   private fireDue(limit: number): void {
-    if (this.nextDeadline() > limit) return;
+    // A callback that retires or runs due timers does not nest: the outer loop picks them up.
+    if (this.firing || this.nextDeadline() > limit) return;
     const ts = this.timers;
     // Callbacks see time move forward only: a deadline in the past fires "now".
     let floor = this.now();
