@@ -266,6 +266,75 @@ describe('8254 modes 1, 4 and 5', () => {
   });
 });
 
+describe('8254 NULL COUNT and GATE corner cases', () => {
+  it('mode 1: NULL COUNT stays 1 after the count write until a trigger loads it', () => {
+    const r = rig();
+    const status = (): number => {
+      r.pit.writePort(0x43, 0xe8); // read-back status of counter 2
+      return r.pit.readPort(0x42);
+    };
+    r.pit.writePort(0x43, 0xb2);
+    r.pit.writePort(0x42, 5);
+    r.pit.writePort(0x42, 0);
+    r.at(100);
+    expect(status()).toBe(0xf2); // OUT high, NULL COUNT, RW 3, mode 1
+    r.pit.writePortB(0x01); // trigger at 100, load at 101
+    expect(status() & 0x40).toBe(0x40);
+    r.at(101);
+    expect(status()).toBe(0x32); // OUT low during the one-shot, count loaded
+  });
+
+  it('mode 4 GATE low suspends the count; the strobe comes late by the time it was low', () => {
+    const r = rig();
+    r.pit.writePortB(0x01);
+    r.pit.writePort(0x43, 0xb8); // counter 2, mode 4
+    r.pit.writePort(0x42, 10);
+    r.pit.writePort(0x42, 0); // loaded at 1, strobe at 11 if never suspended
+    r.at(5);
+    r.pit.writePortB(0x00);
+    r.at(25);
+    r.pit.writePortB(0x01); // 20 CLKs suspended
+    const lows: number[] = [];
+    for (let k = 25; k <= 40; k++) {
+      r.at(k);
+      if ((r.pit.readPortB() & 0x20) === 0) lows.push(k);
+    }
+    expect(lows).toEqual([31]);
+  });
+
+  it('mode 3 in BCD: count 0x0010 is ten CLKs, five high and five low', () => {
+    const r = rig();
+    r.pit.writePort(0x43, 0x37); // counter 0, mode 3, BCD
+    r.pit.writePort(0x40, 0x10);
+    r.pit.writePort(0x40, 0x00);
+    r.at(22);
+    expect(r.changes).toEqual([
+      [0, true],
+      [6, false],
+      [11, true],
+      [16, false],
+      [21, true],
+    ]);
+  });
+
+  it('counter 0 with its GATE held low in mode 2 keeps OUT high and raises no IRQ', () => {
+    const r = rig();
+    r.pit.setGate(0, false);
+    r.pit.writePort(0x43, 0x34);
+    r.pit.writePort(0x40, 10);
+    r.pit.writePort(0x40, 0);
+    r.at(100);
+    expect(r.changes).toEqual([[0, true]]);
+    expect(r.clock.nextDeadline()).toBe(Infinity);
+    r.pit.setGate(0, true); // reload at 101: OUT low at 110, high at 111
+    r.at(112);
+    expect(r.changes.slice(1)).toEqual([
+      [110, false],
+      [111, true],
+    ]);
+  });
+});
+
 describe('8254 BCD, access modes, latches and read-back', () => {
   it('BCD mode 0: count 0x1000 is one thousand, and CE reads back in BCD', () => {
     const r = rig();
