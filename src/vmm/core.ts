@@ -44,6 +44,11 @@ export interface CpuCore {
   flush(): void;
   /** Cancels the completion of the last exit (the caller injected an exception instead). */
   abortExit?(): void;
+  /**
+   * Execution controls: PAUSE exiting, the CPUID leaves that exit to the monitor, and the TPR
+   * threshold (a MOV to CR8 below it exits with `tpr-below-threshold`; -1 = off).
+   */
+  configure(pauseExiting: boolean, cpuidExitLeaves: readonly number[], tprThreshold: number): void;
 }
 
 /** Event kinds as small ints for the core (EventKind order). */

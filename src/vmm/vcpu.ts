@@ -24,7 +24,7 @@ import {
   readRegisters, writeRegisters, readSpecialRegisters, writeSpecialRegisters, readDebugRegisters, writeDebugRegisters,
 } from './state-io.js';
 import { powerOnDebugRegisters, powerOnRegisters, powerOnSpecialRegisters, realModeSegment } from './power-on.js';
-import { S_RFLAGS, IF, TF, S_CR2 } from '../cpu/state.js';
+import { S_RFLAGS, IF, TF, S_CR2, S_CR0, S_CR4, S_EFER, EFER_LMA, EFER_LME, S_SEG, SEG_STRIDE, SEG_ATTR, CS, ATTR_UNUSABLE, ATTR_L, ATTR_DB, VM } from '../cpu/state.js';
 import { getFlags } from '../cpu/flags.js';
 import { InvalidArgumentError, InvalidStateError } from '../util/errors.js';
 
@@ -53,7 +53,8 @@ export class MachineVcpu {
   readonly events = new EventQueue();
   readonly cpuid = new CpuidConfig();
   readonly stats = new ExitStats();
-  readonly intercepts: Intercepts = { debug: false, pause: false, tprThreshold: -1 };
+  private readonly intercepts_: Intercepts = { debug: false, pause: false, tprThreshold: -1 };
+  private configDirty = true;
   runState: VcpuRunState;
   /** IA32_APIC_BASE (the LAPIC owns the behaviour; the vCPU keeps the MSR value). */
   apicBase: bigint;
@@ -156,6 +157,20 @@ export class MachineVcpu {
 
   configureCpuid(c: CpuidLeafConfig): void {
     this.cpuid.configure(c);
+    this.configDirty = true;
+  }
+
+  /** The intercepts in force (a copy; change them with setIntercepts). */
+  get intercepts(): Readonly<Intercepts> {
+    return this.intercepts_;
+  }
+
+  setIntercepts(i: Partial<Intercepts>): void {
+    if (i.tprThreshold !== undefined && (!Number.isInteger(i.tprThreshold) || i.tprThreshold < -1 || i.tprThreshold > 15)) {
+      throw new InvalidArgumentError(`tprThreshold ${i.tprThreshold} is not -1 (off) or 0-15`);
+    }
+    Object.assign(this.intercepts_, i);
+    this.configDirty = true;
   }
 
   /** Queues an event (exception, NMI, maskable or software interrupt); see events.ts for ordering. */
@@ -196,7 +211,17 @@ export class MachineVcpu {
   enter(max: number): ExitRecord {
     const core = this.core;
     const exit = core.exit;
+    if (this.configDirty) {
+      core.configure(this.intercepts_.pause, this.cpuid.leaves(), this.intercepts_.tprThreshold);
+      this.configDirty = false;
+    }
     if (this.dirty) {
+      const bad = entryCheck(core.u32);
+      if (bad !== null) {
+        const x = this.synthetic('invalid-state');
+        x.message = bad;
+        return x;
+      }
       core.stateChanged();
       this.dirty = false;
     }
@@ -282,7 +307,7 @@ export class MachineVcpu {
     this.events.raiseException(exit.vector, exit.hasErrorCode ? exit.errorCode : undefined);
   }
 
-  private synthetic(reason: 'shutdown' | 'hlt' | 'interrupt-window' | 'nmi-window'): ExitRecord {
+  private synthetic(reason: 'shutdown' | 'hlt' | 'interrupt-window' | 'nmi-window' | 'invalid-state'): ExitRecord {
     const exit = this.core.exit;
     exit.reason = reason;
     exit.instructions = 0;
@@ -314,4 +339,27 @@ export class MachineVcpu {
   get singleStep(): boolean {
     return (getFlags(this.core.u32) & TF) !== 0;
   }
+}
+
+/**
+ * The guest-state checks of VM entry that this monitor enforces (a subset of SDM Vol. 3C
+ * §26.3.1.1-26.3.1.2), run when the caller changed the state. Returns the failed check, or null.
+ */
+export function entryCheck(u: Uint32Array): string | null {
+  const cr0 = u[S_CR0]!;
+  const cr4 = u[S_CR4]!;
+  const efer = u[S_EFER]!;
+  const pg = (cr0 & 0x8000_0000) !== 0;
+  if (pg && (cr0 & 1) === 0) return 'CR0.PG = 1 requires CR0.PE = 1 (SDM Vol. 3C §26.3.1.1)';
+  if ((cr0 & 0x2000_0000) !== 0 && (cr0 & 0x4000_0000) === 0) return 'CR0.NW = 1 requires CR0.CD = 1';
+  const lma = (efer & EFER_LMA) !== 0;
+  const lme = (efer & EFER_LME) !== 0;
+  if (pg && lma !== lme) return `EFER.LMA (${+lma}) must equal EFER.LME (${+lme}) when CR0.PG = 1`;
+  if (!pg && lma) return 'EFER.LMA = 1 requires CR0.PG = 1';
+  if (lma && (cr4 & 0x20) === 0) return 'IA-32e mode requires CR4.PAE = 1';
+  const cs = u[S_SEG + CS * SEG_STRIDE + SEG_ATTR]!;
+  if ((cs & ATTR_UNUSABLE) !== 0) return 'CS must be usable';
+  if (lma && (cs & ATTR_L) !== 0 && (cs & ATTR_DB) !== 0) return 'CS.L = 1 and CS.D = 1 together are reserved in IA-32e mode';
+  if (lma && (u[S_RFLAGS]! & VM) !== 0) return 'RFLAGS.VM must be 0 in IA-32e mode';
+  return null;
 }
