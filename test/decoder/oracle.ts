@@ -35,6 +35,9 @@ function isHintOpcode(op: number): boolean {
   return op === 0x109 || op === 0x10d || (op >= 0x118 && op <= 0x11f);
 }
 
+/** AMD-only VEX/XOP-encoded extensions: #UD on the Intel model. */
+const AMD_ONLY = new Set<number>([CpuidFeature.XOP, CpuidFeature.FMA4, CpuidFeature.TBM]);
+
 /** Deterministic PRNG (mulberry32). */
 export class Rng {
   private s: number;
@@ -258,10 +261,16 @@ function hexBytes(b: Uint8Array, at: number, n: number): string {
 export function judge(ours: Insn, ic: Instruction, icedOk: boolean): { verdict: Verdict; reason: string } {
   const oursOk = ours.status === DecodeStatus.Ok;
   const enc = ic.encoding;
-  const vexLike = icedOk ? enc !== EncodingKind.Legacy && enc !== EncodingKind.D3NOW : ours.encoding !== Encoding.Legacy;
+  // VEX-encoded BMI1/BMI2 are in the CPU model: compared in full like legacy instructions.
+  const bmi = icedOk && enc === EncodingKind.VEX && [...ic.cpuidFeatures()].every((f) => f === CpuidFeature.BMI1 || f === CpuidFeature.BMI2);
+  const vexLike = bmi ? false : icedOk ? enc !== EncodingKind.Legacy && enc !== EncodingKind.D3NOW : ours.encoding !== Encoding.Legacy;
   if (!icedOk) {
     if (oursOk && vexLike) return { verdict: 'vex-validity', reason: 'VEX/EVEX/XOP: ours valid, iced invalid' };
     return oursOk ? { verdict: 'mismatch', reason: 'ours valid, iced invalid' } : { verdict: 'both-invalid', reason: '' };
+  }
+  if (vexLike && [...ic.cpuidFeatures()].some((f) => AMD_ONLY.has(f))) {
+    // XOP / FMA4 / TBM: AMD-only encodings; the Intel model raises #UD.
+    return oursOk ? { verdict: 'mismatch', reason: 'ours valid, iced decodes an AMD-only VEX/XOP instruction' } : { verdict: 'outside-model', reason: '' };
   }
   if (vexLike) {
     if (!oursOk && ours.status === DecodeStatus.Invalid) return { verdict: 'vex-validity', reason: 'VEX/EVEX/XOP: ours invalid, iced valid' };

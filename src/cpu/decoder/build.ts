@@ -37,6 +37,7 @@ export const A_IB2 = 25; // ENTER's second immediate
 export const A_XLAT = 26; // XLAT's [rBX+AL]
 export const A_XDI = 27; // MASKMOVQ's seg:[rDI]
 export const A_IBS = 28; // imm8 sign-extended to the operand size
+export const A_B = 29; // VEX.vvvv: GPR
 
 // Operand size codes (SDM A.2.2).
 export const S_0 = 0; // no size (LEA's M, address only)
@@ -132,7 +133,7 @@ const SIZES: Record<string, number> = {
 
 const METHODS: Record<string, number> = {
   E: A_E, G: A_G, I: A_I, J: A_J, M: A_M, O: A_O, S: A_S, C: A_C, D: A_D, V: A_V, W: A_W, U: A_U,
-  P: A_P, Q: A_Q, N: A_N, A: A_A, X: A_X, Y: A_Y, R: A_R, Z: A_Z,
+  P: A_P, Q: A_Q, N: A_N, A: A_A, X: A_X, Y: A_Y, R: A_R, Z: A_Z, B: A_B,
 };
 
 function size(code: string, row: string): number {
@@ -141,7 +142,7 @@ function size(code: string, row: string): number {
   return s;
 }
 
-function parseOperand(text: string, row: string): number {
+export function parseOperand(text: string, row: string): number {
   if (text in FIXED) return packOp(A_FIX, 0, 0, FIXED[text]!);
   switch (text) {
     case 'rAX': return packOp(A_ACC, S_V, 0, 0);
@@ -181,7 +182,7 @@ function usesModrm(op: number): boolean {
     a === A_W || a === A_U || a === A_P || a === A_Q || a === A_N || a === A_R || a === A_STI;
 }
 
-function mnemonicId(name: string, row: string): number {
+export function mnemonicId(name: string, row: string): number {
   const key = name.charAt(0) + name.slice(1).toLowerCase();
   const id = (Mnemonic as unknown as Record<string, number>)[key];
   if (id === undefined) throw new Error(`decoder table: unknown mnemonic '${name}' in row '${row}'`);

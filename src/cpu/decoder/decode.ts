@@ -17,7 +17,7 @@
  */
 import {
   A_A, A_ACC, A_C, A_D, A_E, A_FIX, A_G, A_I, A_IB2, A_IBS, A_J, A_M, A_N, A_O, A_ONE, A_P, A_Q, A_R, A_S,
-  A_STI, A_U, A_V, A_W, A_X, A_XDI, A_XLAT, A_Y, A_Z,
+  A_STI, A_U, A_V, A_W, A_X, A_XDI, A_XLAT, A_Y, A_Z, A_B,
   F_D64, F_F64, F_LOCK, F_O66, F_PP66, HAS_MODRM, LEGACY_TREES,
   N_ASZ, N_B, N_LEAF, N_MOD, N_MODE, N_OSZ, N_PP, N_REG, N_RM, N_W,
   S_0, S_A, S_B, S_D, S_DQ, S_E, S_FX, S_N, S_P, S_Q, S_S, S_ST, S_T, S_V, S_W, S_Y, S_Z,
@@ -25,7 +25,7 @@ import {
 import type { Node, Row } from './build.js';
 import { DecodeStatus, Encoding, Insn, Mnemonic, OpKind, PFX_ADSIZE, PFX_LOCK, PFX_OPSIZE, PFX_REP, PFX_REPNE, PFX_REX, PFX_SEG, RegClass, Rep } from './insn.js';
 import { InvalidArgumentError } from '../../util/errors.js';
-import { vexInfo, VEX_IMM8, VEX_NO_MODRM, VEX_VALID } from './vex.js';
+import { findVexRow, vexInfo, VEX_IMM8, VEX_NO_MODRM, VEX_VALID } from './vex.js';
 
 const GPR_CLASS_BY_BYTES = [0, RegClass.Gpr8, RegClass.Gpr16, 0, RegClass.Gpr32, 0, 0, 0, RegClass.Gpr64];
 
@@ -39,6 +39,7 @@ let sLimit = 0; // first byte we may not read (min(end, start + 15))
 let sEnd = 0;
 let sStart = 0;
 let sFail = 0; // 0 ok, else the position we needed to read when we ran out
+let sVvvv = 0; // VEX.vvvv (un-inverted)
 
 /** Marks a read of bytes [pos, pos+n) that did not fit. Returns false so callers can `return`. */
 function short(pos: number, n: number): void {
@@ -303,24 +304,43 @@ function decodeVex(out: Insn, bytes: Uint8Array, pos: number, esc: number, badPr
   if (pos >= sLimit) return finishShort(out, pos, 1);
   const opcode = bytes[pos++]!;
   out.op = (map << 8) | opcode;
-  const info = vexInfo(kind, map, opcode, pp, l, w, sMode);
+  const info = vexInfo(kind, map, opcode);
+  // Outside 64-bit mode VEX.R/X/B and vvvv[3] are ignored (SDM 2.3.5, 2.3.6).
+  const vvvvAll1 = vvvv === 0;
+  if (sMode !== 64) { rxb = 0; vvvv &= 7; }
+  sRex = rxb | (sMode === 64 && w ? 8 : 0);
+  sVvvv = vvvv;
   let modrm = -1;
   if ((info & VEX_NO_MODRM) === 0) {
     if (pos >= sLimit) return finishShort(out, pos, 1);
     modrm = bytes[pos++]!;
     out.modrm = modrm;
-    if (modrm < 0xc0) {
-      sRex = rxb; // only B/X matter for the length: none
-      pos = decodeMem(out, bytes, pos, modrm, asz, 0, sMode);
+    if (modrm < 0xc0) pos = decodeMem(out, bytes, pos, modrm, asz, rxb, sMode);
+  }
+  sModrm = modrm;
+  const immPos = pos;
+  if ((info & VEX_IMM8) !== 0) pos += 1;
+  if (pos > sLimit) short(immPos, 1);
+  if (sFail !== 0) return finishShort(out, sFail, 0);
+  // XOP is AMD-only: on this (Intel) model 8F with a map >= 8 is POP Ev with reg != 0, #UD.
+  if (badPrefix || !evexOk || kind === Encoding.Xop || (info & VEX_VALID) === 0) return invalid(out, pos);
+  out.mnemonic = Mnemonic.VexUnsupported;
+  if (kind === Encoding.Vex) {
+    const row = findVexRow(map, opcode, pp, l, w, modrm, vvvvAll1, sMode, asz === 16, rxb, vvvv);
+    if (row === null) return invalid(out, pos);
+    if (row.mnemonic !== Mnemonic.VexUnsupported) {
+      // A VEX-encoded instruction of the CPU model (BMI1/BMI2): full operands.
+      sOsz = sMode === 64 && w ? 64 : 32;
+      out.opSize = sOsz;
+      out.mnemonic = row.mnemonic;
+      out.opCount = row.opCount;
+      let p2 = immPos;
+      if (row.opCount > 0) p2 = operand(out, 0, row.op0, bytes, p2, opcode);
+      if (row.opCount > 1) p2 = operand(out, 1, row.op1, bytes, p2, opcode);
+      if (row.opCount > 2) p2 = operand(out, 2, row.op2, bytes, p2, opcode);
+      if (out.segment < 0 && modrm >= 0 && modrm < 0xc0) out.segment = 3;
     }
   }
-  if ((info & VEX_IMM8) !== 0) {
-    out.imm = rd8(bytes, pos);
-    pos += 1;
-  }
-  if (sFail !== 0) return finishShort(out, sFail, 0);
-  if (badPrefix || !evexOk || (info & VEX_VALID) === 0) return invalid(out, pos);
-  out.mnemonic = Mnemonic.VexUnsupported;
   out.length = pos - sStart;
   out.status = DecodeStatus.Ok;
   return DecodeStatus.Ok;
@@ -555,6 +575,9 @@ function operand(out: Insn, i: number, spec: number, bytes: Uint8Array, pos: num
       return pos;
     case A_V:
       setOp(out, i, OpKind.Reg, (RegClass.Xmm << 5) | regf);
+      return pos;
+    case A_B:
+      setOp(out, i, OpKind.Reg, gpr(bytesOf(rsz), sVvvv));
       return pos;
     case A_P:
       setOp(out, i, OpKind.Reg, (RegClass.Mm << 5) | ((modrm >> 3) & 7));

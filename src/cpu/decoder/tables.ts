@@ -63,7 +63,7 @@ export const LEGACY_ROWS: readonly string[] = [
   '50+r PUSH Zv d64', '58+r POP Zv d64',
   '60 i64 o16 PUSHA', '60 i64 o32 PUSHAD', '61 i64 o16 POPA', '61 i64 o32 POPAD',
   '62 i64 m BOUND Gv,Ma',
-  '63 i64 ARPL Ew/z,Gz', '63 x64 MOVSXD Gv,Ez',
+  '63 i64 ARPL Ew/v,Gv', '63 x64 MOVSXD Gv,Ez',
   '68 PUSH Iz d64', '69 IMUL Gv,Ev,Iz', '6A PUSH Ibs d64', '6B IMUL Gv,Ev,Ibs',
   '6C INSB Yb,DX', '6D o16 INSW Yz,DX', '6D o32 INSD Yz,DX', '6D o64 INSD Yz,DX',
   '6E OUTSB DX,Xb', '6F o16 OUTSW DX,Xz', '6F o32 OUTSD DX,Xz', '6F o64 OUTSD DX,Xz',
@@ -165,9 +165,9 @@ export const LEGACY_ROWS: readonly string[] = [
   'DF /5 r FUCOMIP ST0,STi', 'DF /6 r FCOMIP ST0,STi',
 
   // ---- Two-byte map 0F, SDM Table A-3 ----
-  '0F00 /0 SLDT Ew/v', '0F00 /1 STR Ew/v', '0F00 /2 LLDT Ew/z', '0F00 /3 LTR Ew/z', '0F00 /4 VERR Ew/z', '0F00 /5 VERW Ew/z',
+  '0F00 /0 SLDT Ew/v', '0F00 /1 STR Ew/v', '0F00 /2 LLDT Ew/v', '0F00 /3 LTR Ew/v', '0F00 /4 VERR Ew/v', '0F00 /5 VERW Ew/v',
   '0F01 /0 m SGDT Ms', '0F01 /1 m SIDT Ms', '0F01 /2 m LGDT Ms', '0F01 /3 m LIDT Ms', '0F01 /4 SMSW Ew/v',
-  '0F01 /6 LMSW Ew/z', '0F01 /7 m INVLPG Mb',
+  '0F01 /6 LMSW Ew/v', '0F01 /7 m INVLPG Mb',
   '0F01 NP :CA CLAC', '0F01 NP :CB STAC', '0F01 :F8 x64 SWAPGS', '0F01 :F9 RDTSCP',
   '0F02 LAR Gv,Ew/v', '0F03 LSL Gv,Ew/v',
   '0F05 SYSCALL', '0F06 CLTS', '0F07 W0 SYSRET', '0F07 W1 SYSRETQ', '0F08 INVD', '0F09 WBINVD', '0F09 F3 WBNOINVD', '0F0B UD2',
