@@ -23,6 +23,33 @@ export interface BusDevice {
   write(offset: number, size: number, value: number): void;
 }
 
+/**
+ * A bus device over 8-bit registers: a wider access is split into byte accesses, lowest address
+ * first, as the ISA bus splits a 16/32-bit I/O cycle to an 8-bit device. Offsets wrap within
+ * `length` registers.
+ */
+export function byteRegisters(
+  length: number,
+  readByte: (offset: number) => number,
+  writeByte: (offset: number, value: number) => void,
+): BusDevice {
+  return {
+    read(offset: number, size: number): number {
+      if (size === 1) return readByte(offset) & 0xff;
+      let v = 0;
+      for (let i = 0; i < size; i++) v |= (readByte((offset + i) % length) & 0xff) << (8 * i);
+      return v >>> 0;
+    },
+    write(offset: number, size: number, value: number): void {
+      if (size === 1) {
+        writeByte(offset, value & 0xff);
+        return;
+      }
+      for (let i = 0; i < size; i++) writeByte((offset + i) % length, (value >>> (8 * i)) & 0xff);
+    },
+  };
+}
+
 /** One registered range (introspection). */
 export interface BusRange {
   readonly base: number;

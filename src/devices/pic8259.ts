@@ -21,7 +21,7 @@
  *   address interval does not exist on x86.
  */
 import type { IrqLine } from './irq-line.js';
-import type { BusDevice, IoBus } from './bus.js';
+import { byteRegisters, type BusDevice, type IoBus } from './bus.js';
 import { InvalidArgumentError } from '../util/errors.js';
 import { stateBool, stateInt } from './snapshot.js';
 
@@ -260,18 +260,22 @@ export class Pic8259 {
   /** `output` follows the INT pin: asserted while an unmasked request can be presented. */
   constructor(output?: IrqLine) {
     this.output = output ?? null;
-    this.masterPorts = {
-      read: (off) => this.readChip(this.m, off),
-      write: (off, _size, v) => this.writeChip(this.m, off, v & 0xff),
-    };
-    this.slavePorts = {
-      read: (off) => this.readChip(this.s, off),
-      write: (off, _size, v) => this.writeChip(this.s, off, v & 0xff),
-    };
-    this.elcrPorts = {
-      read: (off) => (off === 0 ? this.m.elcr : this.s.elcr),
-      write: (off, _size, v) => this.writeElcr(off, v & 0xff),
-    };
+    // 8-bit registers: a 16-bit access (e.g. the ELCR pair) is two byte cycles.
+    this.masterPorts = byteRegisters(
+      2,
+      (off) => this.readChip(this.m, off),
+      (off, v) => this.writeChip(this.m, off, v),
+    );
+    this.slavePorts = byteRegisters(
+      2,
+      (off) => this.readChip(this.s, off),
+      (off, v) => this.writeChip(this.s, off, v),
+    );
+    this.elcrPorts = byteRegisters(
+      2,
+      (off) => (off === 0 ? this.m.elcr : this.s.elcr),
+      (off, v) => this.writeElcr(off, v),
+    );
   }
 
   /** Registers the three port ranges on `bus`. */

@@ -23,7 +23,7 @@
 import type { VirtualClock, ClockTimer } from '../time/clock.js';
 import { nsAtTick, ticksAt } from '../time/ticks.js';
 import type { IrqLine } from './irq-line.js';
-import type { BusDevice, IoBus } from './bus.js';
+import { byteRegisters, type BusDevice, type IoBus } from './bus.js';
 import { InvalidArgumentError } from '../util/errors.js';
 import { stateBool, stateInt } from './snapshot.js';
 
@@ -429,20 +429,16 @@ export class Pit8254 {
     this.timer = clock.createTimer('pit8254.out0', () => this.onTimer());
     // Power-on: channel 2's gate comes from port 0x61 bit 0 (clear); 0 and 1 are tied high.
     this.c[2]!.gate = false;
-    this.ports = {
-      read: (off, size) => {
-        let v = 0;
-        for (let i = 0; i < size; i++) v |= this.readPort(PIT_BASE_PORT + ((off + i) & 3)) << (8 * i);
-        return v >>> 0;
-      },
-      write: (off, size, value) => {
-        for (let i = 0; i < size; i++) this.writePort(PIT_BASE_PORT + ((off + i) & 3), (value >>> (8 * i)) & 0xff);
-      },
-    };
-    this.portB = {
-      read: () => this.readPortB(),
-      write: (_off, _size, v) => this.writePortB(v & 0xff),
-    };
+    this.ports = byteRegisters(
+      4,
+      (off) => this.readPort(PIT_BASE_PORT + off),
+      (off, v) => this.writePort(PIT_BASE_PORT + off, v),
+    );
+    this.portB = byteRegisters(
+      1,
+      () => this.readPortB(),
+      (_off, v) => this.writePortB(v),
+    );
     this.syncIrq();
   }
 

@@ -21,7 +21,7 @@
 import type { ClockTimer, VirtualClock } from '../time/clock.js';
 import { mulDivCeil } from '../time/ticks.js';
 import type { IrqLine } from './irq-line.js';
-import type { BusDevice, IoBus } from './bus.js';
+import { byteRegisters, type BusDevice, type IoBus } from './bus.js';
 import { InvalidArgumentError } from '../util/errors.js';
 import { stateBool, stateDeadline, stateInt, stateIntArray } from './snapshot.js';
 
@@ -140,16 +140,11 @@ export class Uart16550 {
       this.timeoutPending = true;
       this.update();
     });
-    this.ports = {
-      read: (off, size) => {
-        let v = 0;
-        for (let i = 0; i < size; i++) v |= this.read((off + i) & 7) << (8 * i);
-        return v >>> 0;
-      },
-      write: (off, size, value) => {
-        for (let i = 0; i < size; i++) this.write((off + i) & 7, (value >>> (8 * i)) & 0xff);
-      },
-    };
+    this.ports = byteRegisters(
+      8,
+      (off) => this.read(off),
+      (off, v) => this.write(off, v),
+    );
   }
 
   /** Registers the 8 ports at `base` on `bus`. */

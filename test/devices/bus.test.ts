@@ -134,3 +134,20 @@ describe('MmioBus', () => {
     expect(() => bus.register(-1, 4, new Regs(4), 'neg')).toThrow(InvalidArgumentError);
   });
 });
+
+describe('byteRegisters', () => {
+  it('splits a wider access into byte accesses, lowest offset first, wrapping within the registers', async () => {
+    const { byteRegisters } = await import('../../src/devices/bus.js');
+    const log: string[] = [];
+    const regs = [0x11, 0x22, 0x33];
+    const dev = byteRegisters(
+      3,
+      (o) => (log.push(`r${o}`), regs[o]!),
+      (o, v) => (log.push(`w${o}=${v.toString(16)}`), void 0),
+    );
+    expect(dev.read(1, 2)).toBe(0x3322);
+    expect(dev.read(2, 2)).toBe(0x1133);
+    dev.write(0, 4, 0xaabbccdd);
+    expect(log).toEqual(['r1', 'r2', 'r2', 'r0', 'w0=dd', 'w1=cc', 'w2=bb', 'w0=aa']);
+  });
+});

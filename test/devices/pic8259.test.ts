@@ -459,6 +459,9 @@ describe('8259A edge and level triggering (ELCR)', () => {
     expect(bus.read(0x21, 1)).toBe(0x5a);
     bus.write(0x4d1, 1, 0x02);
     expect(pic.elcr).toBe(0x0200);
+    bus.write(0x4d0, 2, 0x0820); // one 16-bit OUT sets both ELCR bytes (two byte cycles)
+    expect(pic.elcr).toBe(0x0820);
+    expect(bus.read(0x4d0, 2)).toBe(0x0820);
     expect(bus.find(0xa1)?.name).toBe('pic-slave');
   });
 });
