@@ -9,7 +9,7 @@ export { TscModel, tscTicksAt, nsAtTscTicks, cpuidLeaf15, cpuidLeaf16, checkTscH
 export type { CpuidRegs } from './time/tsc.js';
 export { CallbackIrqLine, LatchedIrqLine, NO_IRQ } from './devices/irq-line.js';
 export type { IrqLine } from './devices/irq-line.js';
-export { IoBus, MmioBus } from './devices/bus.js';
+export { IoBus, MmioBus, byteRegisters } from './devices/bus.js';
 export type { BusDevice, BusRange } from './devices/bus.js';
 export type { Snapshottable } from './devices/snapshot.js';
 export { Pic8259, PIC_MASTER_PORT, PIC_SLAVE_PORT, PIC_ELCR_PORT } from './devices/pic8259.js';
