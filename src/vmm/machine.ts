@@ -71,6 +71,8 @@ export interface MachineOptions {
   onSerialOutput?: (bytes: Uint8Array) => void;
   /** Debug-console output as it happens. */
   onConsoleOutput?: (bytes: Uint8Array) => void;
+  /** Called for every exit before the dispatcher looks at it (tracing; keep it cheap). */
+  onExit?: (vcpu: number, exit: VcpuExit) => void;
   /** Builds the CPU core of each vCPU; the default is the interpreter (cpu-core.ts). */
   createCore?: (machine: Machine, id: number) => CpuCore;
 }
@@ -160,6 +162,7 @@ export class Machine {
   readonly debugcon: DebugConsole | null = null;
   readonly debugExit: DebugExit | null = null;
   readonly hpet: Hpet | null = null;
+  private readonly onExit: ((vcpu: number, exit: VcpuExit) => void) | null;
 
   constructor(options: MachineOptions = {}) {
     const mib = options.memoryMiB ?? 32;
@@ -169,6 +172,7 @@ export class Machine {
     const q = options.quantum ?? 10_000;
     if (!Number.isInteger(q) || q < 1) throw new InvalidArgumentError(`quantum ${q} is not a positive integer`);
     this.quantum = q;
+    this.onExit = options.onExit ?? null;
     this.ramBytes = mib * 1024 * 1024;
     this.memory = new GuestMemory({ adMode: options.adMode ?? 'hardware' });
     mapPcMemory(this.memory, this.ramBytes);
@@ -368,6 +372,7 @@ export class Machine {
       const exit = this.enterVcpu(v, slice);
       done += exit.instructions;
       this.clock.retire(exit.instructions);
+      if (this.onExit !== null) this.onExit(v.id, exit.view);
       const handled = !this.reportDirect && this.dispatch(v, exit, options);
       v.stats.count(exit.reason, handled);
       if (!handled) return { kind: 'exit', vcpu: v.id, exit: exit.view };
