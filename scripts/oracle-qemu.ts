@@ -14,7 +14,7 @@
  *            report where Bochs and the golden differ (the second opinion for sdm-fix cases)
  * QEMU and Bochs are installed with apt-get when missing. /dev/kvm is never used.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -29,14 +29,16 @@ interface Directives {
   bochsCpu: string;
   /** 'bochs' when QEMU cannot survive the fixture (a missing check wrecks the machine state) */
   golden: 'qemu' | 'bochs';
+  /** 'shutdown': the guest ends in a triple fault and the golden adds QEMU's `info registers` then */
+  regs: '' | 'shutdown';
   goldenWhy: string;
   fixes: { qemu: string; sdm: string; why: string }[];
 }
 
 function parseDirectives(src: string): Directives {
-  const d: Directives = { cpu: 'max', smp: 1, timeout: 20, bochsCpu: 'corei7_icelake_u', golden: 'qemu', goldenWhy: '', fixes: [] };
+  const d: Directives = { cpu: 'max', smp: 1, timeout: 20, bochsCpu: 'corei7_icelake_u', golden: 'qemu', goldenWhy: '', regs: '', fixes: [] };
   for (const line of src.split('\n')) {
-    const m = /^;\s*(oracle-cpu|oracle-smp|oracle-timeout|bochs-cpu|sdm-fix|sdm-why|golden-from-bochs):\s*(.*)$/.exec(line);
+    const m = /^;\s*(oracle-cpu|oracle-smp|oracle-timeout|bochs-cpu|sdm-fix|sdm-why|golden-from-bochs|oracle-regs):\s*(.*)$/.exec(line);
     if (!m) continue;
     const [, key, value] = m as unknown as [string, string, string];
     switch (key) {
@@ -44,6 +46,10 @@ function parseDirectives(src: string): Directives {
       case 'oracle-smp': d.smp = Number(value); break;
       case 'oracle-timeout': d.timeout = Number(value); break;
       case 'bochs-cpu': d.bochsCpu = value.trim(); break;
+      case 'oracle-regs':
+        if (value.trim() !== 'shutdown') throw new Error(`oracle-regs: only "shutdown" is supported: ${value}`);
+        d.regs = 'shutdown';
+        break;
       case 'golden-from-bochs':
         d.golden = 'bochs';
         d.goldenWhy = d.goldenWhy ? `${d.goldenWhy} ${value.trim()}` : value.trim();
@@ -103,6 +109,45 @@ function runQemu(name: string, d: Directives, qemuVersion: string): Run & { head
     else outcome = `qemu status ${r.status}: ${(r.stderr ?? '').trim()}`;
     const shown = qemuArgs(name, d, `${name}.bin`, '<out>').join(' ');
     return { text, outcome, header: `@@ oracle ${qemuVersion} TCG: qemu-system-x86_64 ${shown}` };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * For `; oracle-regs: shutdown` fixtures: QEMU pauses at the shutdown (-action shutdown=pause)
+ * instead of exiting, the runner polls the HMP monitor until the VM status is "paused (shutdown)",
+ * then records `info registers` (the system lines: EIP/EFL/CPL, segments with their hidden base,
+ * limit and flags, descriptor tables, control and debug registers, EFER; the general registers
+ * are left out, EDX holding the model's reset signature).
+ */
+async function qemuRegsAtShutdown(name: string, d: Directives): Promise<string[]> {
+  const tmp = mkdtempSync(join(tmpdir(), `oracle-regs-${name}-`));
+  try {
+    const args = [...qemuArgs(name, d, join(sysDir, `${name}.bin`), join(tmp, 'out.txt')),
+      '-action', 'shutdown=pause', '-monitor', 'stdio'];
+    const child = spawn('qemu-system-x86_64', args, { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('latin1');
+    child.stdout.on('data', (c: string) => { out += c; });
+    const deadline = Date.now() + d.timeout * 1000;
+    while (!out.includes('paused (shutdown)')) {
+      if (Date.now() > deadline || child.exitCode !== null) {
+        child.kill();
+        throw new Error(`${name}: QEMU did not reach a shutdown (triple fault)`);
+      }
+      child.stdin.write('info status\n');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const mark = out.length;
+    child.stdin.write('info registers\n');
+    while (!/EFER=/.test(out.slice(mark))) await new Promise((r) => setTimeout(r, 50));
+    child.stdin.write('quit\n');
+    await new Promise((r) => child.on('exit', r));
+    // eslint-disable-next-line no-control-regex
+    const dump = out.slice(mark).replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').split(/\r?\n/);
+    const keep = /^(EIP=|RIP=|[ECSDFG]S =|LDT=|TR =|GDT=|IDT=|CR0=|DR[06]=|EFER=)/;
+    return dump.filter((l) => keep.test(l)).map((l) => `@@ regs ${l.trimEnd()}`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -176,7 +221,7 @@ function golden(name: string, d: Directives, run: Run & { header: string }): str
   return [...head, ...lines, ...tail].join('\n') + '\n';
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const check = argv.includes('--check');
   const bochs = argv.includes('--bochs');
@@ -208,7 +253,12 @@ function main(): void {
         ].join('\n'),
       };
     }
-    const g = golden(name, d, q);
+    let g = golden(name, d, q);
+    if (d.regs === 'shutdown' && d.golden === 'qemu') {
+      const regs = await qemuRegsAtShutdown(name, d);
+      const how = '@@ regs: QEMU rerun with -action shutdown=pause -monitor stdio, HMP `info registers` at the shutdown';
+      g = g.replace(/(@@ exit [^\n]*\n)$/, `${how}\n${regs.join('\n')}\n$1`);
+    }
     const path = join(sysDir, `${name}.golden`);
     const old = existsSync(path) ? readFileSync(path, 'latin1') : null;
     if (q.outcome.startsWith('timeout') || q.outcome.startsWith('qemu status')) {
@@ -245,4 +295,7 @@ function main(): void {
   }
 }
 
-main();
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
