@@ -51,7 +51,7 @@ export const DE = 0, DB = 1, BP = 3, OFV = 4, BR = 5, UD = 6, NM = 7, TS = 10, N
 const TLB_BITS = 10;
 const TLB_SIZE = 1 << TLB_BITS;
 const TLB_MASK = TLB_SIZE - 1;
-const MAX_BLOCK = 64;
+const MAX_BLOCK = 32;
 const TWO32 = 0x100000000;
 
 /** Mnemonics that end a block (control transfers, mode/flag-sensitive system effects). */
@@ -440,7 +440,6 @@ export class Vcpu {
     d.r1 = gprBits(i.reg1) !== 0 && (i.reg1 >> 5) !== 2 ? i.reg1 & 15 : -1;
     if (i.lock !== 0) return; // keep locked forms on the generic path
     const m = i.mnemonic;
-    const isImm = (k: number): boolean => k >= OpKind.Imm8 && k <= OpKind.Imm32Sx;
     const sz = d.size;
     const wide = sz === 32 || sz === 64;
     if (m >= Mnemonic.Add && m <= Mnemonic.Cmp && wide) {
@@ -966,7 +965,10 @@ export class Vcpu {
       u[S_RIP] = lo;
       u[S_RIP + 1] = hi;
     } else {
-      u[S_RIP] = osz === 16 ? lo & 0xffff : lo >>> 0;
+      const ip = osz === 16 ? lo & 0xffff : lo >>> 0;
+      // outside 64-bit mode the target must lie within the CS limit (SDM JMP: #GP(0))
+      if (this.mode !== 64 && ip > u[S_SEG + CS * SEG_STRIDE + SEG_LIMIT]!) return this.raise(GP, true, 0);
+      u[S_RIP] = ip;
       u[S_RIP + 1] = 0;
     }
     return C_JUMP;
@@ -1385,7 +1387,6 @@ export class Vcpu {
       }
       case Mnemonic.Bswap: {
         const r = i.reg0 & 15;
-        const sw = (x: number): number => (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
         if (sz === 64) { const lo = u[r << 1]!, hi = u[(r << 1) + 1]!; u[r << 1] = sw(hi); u[(r << 1) + 1] = sw(lo); }
         else if (sz === 32) { u[r << 1] = sw(u[r << 1]!); u[(r << 1) + 1] = 0; }
         else u[r << 1] = u[r << 1]! & 0xffff0000; // BSWAP r16: undefined; Intel processors give 0
@@ -1395,7 +1396,6 @@ export class Vcpu {
         const v = this.get(d, 1, false);
         if (v < 0) return C_FAULT;
         const vh = this.vh;
-        const sw = (x: number): number => (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
         const osz = i.opKind0 === OpKind.Reg ? gprBits(i.reg0) : d.memBits;
         let lo: number, hi = 0;
         if (osz === 64) { lo = sw(vh); hi = sw(v); } else if (osz === 32) lo = sw(v); else lo = ((v & 0xff) << 8) | ((v >>> 8) & 0xff);
@@ -1930,11 +1930,6 @@ export class Vcpu {
         return C_NEXT;
       }
       default: { // POPCNT
-        const pc = (x: number): number => {
-          x = x - ((x >>> 1) & 0x55555555);
-          x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-          return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-        };
         const n = pc(lo) + pc(vh);
         this.wrGpr(r, sz, n, 0);
         setStatus(u, CF | PF | AF | ZF | SF | OF, zero ? ZF : 0);
@@ -2312,6 +2307,22 @@ export class Vcpu {
     this.pendingInSize = size;
     return C_DONE;
   }
+}
+
+function isImm(k: number): boolean {
+  return k >= OpKind.Imm8 && k <= OpKind.Imm32Sx;
+}
+
+/** Byte swap of a 32-bit value (BSWAP, MOVBE). */
+function sw(x: number): number {
+  return (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
+}
+
+/** Population count of a 32-bit value. */
+function pc(x: number): number {
+  x = x - ((x >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
 function sizeMaskOf(size: number): number {
