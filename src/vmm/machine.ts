@@ -237,11 +237,13 @@ export class Machine {
     const chip = this.irqchip;
     if (chip === null) return false;
     const apic = chip.lapic(v.id);
-    if (apic.takeInit()) {
+    // INIT before a SIPI that arrived in the same interval (SDM Vol. 3A §9.4.4.1's INIT-SIPI-SIPI).
+    const init = apic.takeInit();
+    const sipi = apic.takeSipi();
+    if (init) {
       v.init();
       apic.reset('init');
     }
-    const sipi = apic.takeSipi();
     if (sipi >= 0) v.sipi(sipi);
     if (apic.takeNmi()) v.events.nmi = true;
     if (v.events.interrupt !== null || !chip.hasInterrupt(v.id)) return false;
