@@ -81,3 +81,12 @@ export { DebugConsole, DEBUGCON_PORT } from './devices/debugcon.js';
 export type { DebugConsoleOptions } from './devices/debugcon.js';
 export { DebugExit, DEBUG_EXIT_PORT, DEBUG_EXIT_SIZE } from './devices/debug-exit.js';
 export type { DebugExitState } from './devices/debug-exit.js';
+export { Vcpu, type RunOptions } from './cpu/vcpu.js';
+export { CpuState } from './cpu/state.js';
+export {
+  ExitRecord, EXIT_REASONS, type VcpuExit, type ExitReason, type IoExit, type MmioExit, type EptViolationExit,
+  type MsrExit, type CpuidExit, type ExceptionExit, type InvalidStateExit, type SimpleExit,
+} from './cpu/exit.js';
+export { FlatPhysical, PhysResult, ACC_READ, ACC_WRITE, ACC_FETCH, type PhysicalSpace } from './cpu/phys.js';
+export { cpuidModel, CpuidResult } from './cpu/cpuid.js';
+export { getFlags, setFlags } from './cpu/flags.js';
