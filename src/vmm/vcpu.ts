@@ -231,7 +231,7 @@ export class MachineVcpu {
     if (this.runState === 'shutdown') return this.synthetic('shutdown');
     if (this.runState === 'wait-for-sipi') return this.synthetic('hlt');
     // Event injection, resolving nested exceptions here and nowhere else.
-    for (let guard = 0; guard < 4; guard++) {
+    for (let guard = 0; guard < 8; guard++) {
       if (this.events.tripleFault) {
         this.runState = 'shutdown';
         return this.synthetic('shutdown');
@@ -250,7 +250,9 @@ export class MachineVcpu {
       const e = choice.event;
       this.runState = 'active';
       const r = core.deliverEvent(KIND_ID[e.kind], e.vector, e.errorCode !== undefined, e.errorCode ?? 0);
-      if (r === DELIVERED) break;
+      // Delivered: the next instruction boundary is before the handler's first instruction, where
+      // a further pending event (an NMI) is recognised, so choose again (SDM Vol. 3A §6.9).
+      if (r === DELIVERED) continue;
       if (r === DELIVERY_EPT_EXIT) {
         // An exit in the middle of delivery: the event is redelivered on the next entry.
         this.events.setExitIntInfo(e);
