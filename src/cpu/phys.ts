@@ -9,6 +9,8 @@
  * benches.
  */
 import type { HostMemory } from '../memory/host.js';
+import type { GuestMemory } from '../memory/guest-memory.js';
+import { EptTranslation, TRANSLATE_EPT_MISCONFIG, TRANSLATE_OK } from '../memory/ept.js';
 
 /** Access kinds, also the EPT exit-qualification bits 0..2 (SDM Vol. 3C Table 27-7). */
 export const ACC_READ = 1;
@@ -49,6 +51,35 @@ export class FlatPhysical implements PhysicalSpace {
     }
     out.hpa = this.hostBase + page;
     out.perm = ACC_READ | ACC_WRITE | ACC_FETCH;
+    return true;
+  }
+}
+
+/**
+ * The memory room's guest-physical space (EPT/NPT tree of src/memory) as a PhysicalSpace: every
+ * translation walks the EPT honestly (setting A/D bits as configured); a violation or
+ * misconfiguration becomes the vCPU's exit with the SDM's qualification.
+ */
+export class EptPhysical implements PhysicalSpace {
+  private readonly te = new EptTranslation();
+  constructor(readonly memory: GuestMemory) {}
+  get host(): HostMemory {
+    return this.memory.host;
+  }
+  get generation(): number {
+    return this.memory.generation;
+  }
+  translate(gpaLo: number, gpaHi: number, access: number, out: PhysResult): boolean {
+    const te = this.te;
+    const st = this.memory.ept.translate(gpaHi * 4294967296 + gpaLo, access, te);
+    if (st !== TRANSLATE_OK) {
+      out.misconfig = st === TRANSLATE_EPT_MISCONFIG;
+      out.entryPerm = (te.qualification >>> 3) & 7;
+      return false;
+    }
+    const host = this.memory.host;
+    out.hpa = te.chunk * host.chunkSize + te.offset - (te.offset & 0xfff);
+    out.perm = te.perms;
     return true;
   }
 }
