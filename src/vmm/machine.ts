@@ -95,6 +95,38 @@ export type MachineStop =
   | { kind: 'all-halted' }
   | { kind: 'suspended'; disposition: SuspendDisposition; exitCode?: number };
 
+/**
+ * A machine snapshot: plain data (numbers, strings, arrays, Uint8Arrays), structured-clone-able.
+ * Memory holds only the chunks that were ever touched.
+ */
+export interface MachineState {
+  version: 1;
+  config: {
+    memoryMiB: number;
+    vcpus: number;
+    adMode: AdMode;
+    clock: 'virtual' | 'host';
+    quantum: number;
+    devices: Record<string, boolean>;
+  };
+  segments: Array<{ name: string; size: number; kind: 'sysmem' | 'devmem'; chunks: Array<{ offset: number; bytes: Uint8Array }> }>;
+  mappings: Array<{ gpa: number; size: number; segment: string; segmentOffset: number; perms: number; memoryType: number; ignorePat: boolean; maxPageSize: number }>;
+  vcpus: Array<{
+    regs: number[];
+    runState: string;
+    apicBase: string;
+    events: ReturnType<MachineVcpu['events']['save']>;
+    cpuid: ReturnType<MachineVcpu['cpuid']['save']>;
+    intercepts: { debug: boolean; pause: boolean; tprThreshold: number };
+  }>;
+  clock: ReturnType<VirtualClock['saveState']>;
+  msrs: Array<[number, string]>;
+  devices: Record<string, unknown>;
+  suspended: SuspendDisposition | null;
+  exitCode: number | null;
+  next: number;
+}
+
 export interface RunOptions {
   /** Total instruction budget over all vCPUs (default: unlimited). */
   maxInstructions?: number;
@@ -163,6 +195,7 @@ export class Machine {
   readonly debugExit: DebugExit | null = null;
   readonly hpet: Hpet | null = null;
   private readonly onExit: ((vcpu: number, exit: VcpuExit) => void) | null;
+  private readonly config: MachineState['config'];
 
   constructor(options: MachineOptions = {}) {
     const mib = options.memoryMiB ?? 32;
@@ -172,6 +205,14 @@ export class Machine {
     const q = options.quantum ?? 10_000;
     if (!Number.isInteger(q) || q < 1) throw new InvalidArgumentError(`quantum ${q} is not a positive integer`);
     this.quantum = q;
+    this.config = {
+      memoryMiB: mib,
+      vcpus: n,
+      adMode: options.adMode ?? 'hardware',
+      clock: options.clock ?? 'virtual',
+      quantum: q,
+      devices: { irqchip: true, pit: true, uart: true, debugcon: true, debugExit: true, hpet: true, ...options.devices },
+    };
     this.onExit = options.onExit ?? null;
     this.ramBytes = mib * 1024 * 1024;
     this.memory = new GuestMemory({ adMode: options.adMode ?? 'hardware' });
@@ -646,6 +687,102 @@ export class Machine {
   callerMmioWrite(gpa: number, size: number, value: number): void {
     this.callerWrites++;
     if (this.callerAccess === null) this.callerAccess = { gpa, size, write: true, value };
+  }
+
+  // ---- snapshots ----------------------------------------------------------------------------------
+
+  /**
+   * Saves CPU, memory and device state. Call it between runs, not while an exit waits for its
+   * completion (an IN, MMIO read or RDMSR whose value the caller has not supplied and run()).
+   * Not saved: caller handlers (onIo/onMmio/onMsr: register them again on the restored machine),
+   * EPT accessed/dirty bits and the dirty log (guest-invisible), statistics.
+   */
+  saveState(): MachineState {
+    if (this.pendingMmio.some((p) => p)) throw new InvalidStateError('an MMIO exit awaits completion; run() once more before saving');
+    const host = this.memory.host;
+    const segments = host.segments.map((seg) => {
+      const chunks: Array<{ offset: number; bytes: Uint8Array }> = [];
+      for (let off = 0; off < seg.size; off += host.chunkSize) {
+        const id = host.chunkOf(seg.hostBase + off);
+        if (host.isAllocated(id)) chunks.push({ offset: off, bytes: host.chunks[id]!.slice() });
+      }
+      return { name: seg.name, size: seg.size, kind: seg.kind, chunks };
+    });
+    const mappings = this.memory.mappings.map((m) => ({
+      gpa: m.gpa, size: m.size, segment: m.segment.name, segmentOffset: m.segmentOffset, perms: m.perms,
+      memoryType: m.memoryType, ignorePat: m.ignorePat, maxPageSize: m.maxPageSize,
+    }));
+    const devices: Record<string, unknown> = {};
+    if (this.irqchip) devices.irqchip = this.irqchip.saveState();
+    if (this.pit) devices.pit = this.pit.saveState();
+    if (this.uart) devices.uart = this.uart.saveState();
+    if (this.debugExit) devices.debugExit = this.debugExit.saveState();
+    if (this.hpet) devices.hpet = this.hpet.saveState();
+    return structuredClone({
+      version: 1 as const,
+      config: { ...this.config },
+      segments,
+      mappings,
+      vcpus: this.vcpus.map((v) => ({
+        regs: Array.from(v.core.u32),
+        runState: v.runState,
+        apicBase: v.apicBase.toString(16),
+        events: v.events.save(),
+        cpuid: v.cpuid.save(),
+        intercepts: { ...v.intercepts },
+      })),
+      clock: this.clock.saveState(),
+      msrs: this.msrs.save(),
+      devices,
+      suspended: this.suspendedAs,
+      exitCode: this.exitCode ?? null,
+      next: this.next,
+    });
+  }
+
+  /**
+   * Builds a machine from a snapshot. `options` may add what a snapshot cannot hold (output
+   * callbacks, onExit, a core factory); the machine's shape comes from the snapshot.
+   */
+  static restoreState(state: MachineState, options: Pick<MachineOptions, 'onSerialOutput' | 'onConsoleOutput' | 'onExit' | 'createCore'> = {}): Machine {
+    if (!state || state.version !== 1) throw new InvalidArgumentError(`snapshot version ${(state as { version?: unknown })?.version} is not 1`);
+    const c = state.config;
+    const m = new Machine({ ...options, memoryMiB: c.memoryMiB, vcpus: c.vcpus, adMode: c.adMode, clock: c.clock, quantum: c.quantum, devices: c.devices });
+    const host = m.memory.host;
+    for (const mp of m.memory.mappings) m.memory.unmap(mp.gpa, mp.size);
+    for (const s of state.segments) {
+      const seg = host.segments.find((x) => x.name === s.name) ?? m.memory.createSegment(s.name, s.size, { kind: s.kind });
+      if (seg.size !== s.size) throw new InvalidArgumentError(`snapshot segment "${s.name}" has size ${hex(s.size)}, the machine's has ${hex(seg.size)}`);
+      for (const ch of s.chunks) host.writeHost(seg.hostBase + ch.offset, ch.bytes, 0, ch.bytes.length);
+    }
+    for (const mp of state.mappings) {
+      m.memory.map(mp.gpa, mp.segment, mp.segmentOffset, mp.size, {
+        prot: mp.perms, memoryType: mp.memoryType, ignorePat: mp.ignorePat, maxPageSize: mp.maxPageSize,
+      });
+    }
+    m.clock.restoreState(state.clock);
+    state.vcpus.forEach((sv, i) => {
+      const v = m.vcpus[i]!;
+      v.core.u32.set(sv.regs);
+      v.runState = sv.runState as MachineVcpu['runState'];
+      v.apicBase = BigInt('0x' + sv.apicBase);
+      v.events.restore(sv.events);
+      v.cpuid.restore(sv.cpuid);
+      v.setIntercepts(sv.intercepts);
+      v.touch();
+      v.core.flush();
+    });
+    m.msrs.restore(state.msrs);
+    const d = state.devices as Record<string, never>;
+    if (m.irqchip && d.irqchip) m.irqchip.restoreState(d.irqchip);
+    if (m.pit && d.pit) m.pit.restoreState(d.pit);
+    if (m.uart && d.uart) m.uart.restoreState(d.uart);
+    if (m.debugExit && d.debugExit) m.debugExit.restoreState(d.debugExit);
+    if (m.hpet && d.hpet) m.hpet.restoreState(d.hpet);
+    m.suspendedAs = state.suspended;
+    m.exitCode = state.exitCode ?? undefined;
+    m.next = state.next;
+    return m;
   }
 
   /** Throws unless the machine can run (used by loaders and the harness). */
