@@ -1,0 +1,46 @@
+/**
+ * Shared helpers of the guest-level interrupt tests (fixtures/irq/): load a fixture, and run it to
+ * the end recording each SYNC value with the virtual-clock time (ns) at which the guest sent it.
+ *
+ * Timing conventions of the Machine these tests rely on (checked at the first SYNC of each story):
+ * - the clock advances 1 ns per retired instruction (VirtualClock default) and jumps to the next
+ *   timer deadline while every vCPU is halted;
+ * - an OUT is retired before its port write is dispatched, so a SYNC's time includes its OUT;
+ * - a device timer firing at a deadline makes its interrupt taken at that instruction boundary;
+ * - an instruction completed by the MMIO assist is not counted as retired (MMIO_NS = 0): a
+ *   device sees an MMIO write at the time of the instruction before it.
+ */
+import { readFileSync } from 'node:fs';
+import { TestGuest, type TestGuestOptions } from '../../src/testing.js';
+
+/** Virtual ns an MMIO instruction (completed by the assist) adds to the clock. */
+export const MMIO_NS = 0;
+
+export function fixture(name: string): Uint8Array {
+  return new Uint8Array(readFileSync(new URL(`../../fixtures/irq/${name}.bin`, import.meta.url)));
+}
+
+export interface Story {
+  /** [SYNC value, clock ns at the SYNC]. */
+  syncs: Array<[number, number]>;
+  end: string;
+  guest: TestGuest;
+}
+
+export function runStory(name: string, options: TestGuestOptions = {}): Story {
+  const guest = TestGuest.flat(fixture(name), { mode: 'long', ...options });
+  return continueStory(guest);
+}
+
+export function continueStory(guest: TestGuest): Story {
+  const syncs: Array<[number, number]> = [];
+  for (;;) {
+    const e = guest.next();
+    if (e.kind === 'sync') {
+      syncs.push([Number(e.value), guest.machine.clock.now()]);
+      continue;
+    }
+    const end = e.kind === 'done' ? 'done' : e.kind === 'assert' ? `assert: ${e.message}` : JSON.stringify(e, (_k, v) => (typeof v === 'bigint' ? `${v}` : v));
+    return { syncs, end, guest };
+  }
+}
