@@ -135,11 +135,23 @@ export class InterpreterCore implements CpuCore {
     }
     let left = maxInstructions;
     let retired = 0;
+    // With a TPR threshold set, step one instruction at a time so a CR8 write that drops below it
+    // exits right after the MOV, whichever layer executes MOV CR8 (NVMM's TPR exit).
+    const watchTpr = this.tprThreshold >= 0;
     for (;;) {
-      this.vcpu.run({ maxInstructions: left });
+      const cr8 = u[S_CR8]!;
+      this.vcpu.run({ maxInstructions: watchTpr ? Math.min(left, 1) : left });
       retired += ex.instructions;
       left -= ex.instructions;
       if (ex.reason === 'invalid-state' && (this.msrInstruction(ex) || this.movCr8(ex)) && left > 0) continue;
+      if (watchTpr && ex.reason === 'budget') {
+        const now = u[S_CR8]!;
+        if (now < cr8 && now < this.tprThreshold) {
+          ex.reason = 'tpr-below-threshold';
+          break;
+        }
+        if (left > 0) continue;
+      }
       break;
     }
     ex.instructions = retired;
