@@ -90,3 +90,32 @@ export {
 export { FlatPhysical, PhysResult, ACC_READ, ACC_WRITE, ACC_FETCH, type PhysicalSpace } from './cpu/phys.js';
 export { cpuidModel, CpuidResult } from './cpu/cpuid.js';
 export { getFlags, setFlags } from './cpu/flags.js';
+export { Machine } from './vmm/machine.js';
+export type {
+  MachineOptions, MachineStop, MachineState, RunOptions as MachineRunOptions, SuspendDisposition, AccessHandler, AddressRange,
+} from './vmm/machine.js';
+export { MachineVcpu, entryCheck, type VcpuRunState, type Intercepts, type VcpuRunOptions } from './vmm/vcpu.js';
+export type { Registers, Segment, DescriptorTable, SpecialRegisters, DebugRegisters, GprName } from './vmm/records.js';
+export { GPR_NAMES, segment } from './vmm/records.js';
+export { powerOnRegisters, powerOnSpecialRegisters, powerOnDebugRegisters } from './vmm/power-on.js';
+export {
+  EventQueue, VEC, exceptionClass, exceptionHasErrorCode, nestedDisposition, type VcpuEvent, type EventKind,
+  type ExceptionClass, type NestedDisposition,
+} from './vmm/events.js';
+export { CpuidConfig, type CpuidLeafConfig } from './vmm/cpuid-config.js';
+export { MsrModel, MSR, type MsrHandler } from './vmm/msr.js';
+export { ExitStats, type StatsSnapshot } from './vmm/stats.js';
+export { MemoryAssist, ASSIST_OK, ASSIST_UNSUPPORTED, ASSIST_FAULT, type AssistMemory } from './vmm/assist.js';
+export type { CpuCore } from './vmm/core.js';
+export { InterpreterCore, EptPhysicalSpace, interpreterCore } from './vmm/cpu-core.js';
+export { planFlat, type FlatOptions } from './boot/flat.js';
+export { planElf, parseElf, type ElfImage, type ElfSegment, type ElfOptions } from './boot/elf.js';
+export {
+  planMultiboot, findMultibootHeader, MULTIBOOT_BOOTLOADER_MAGIC, MULTIBOOT_HEADER_MAGIC, type MultibootHeader,
+  type MultibootModule, type MultibootOptions,
+} from './boot/multiboot.js';
+export { planImage, detectFormat, type ImageFormat, type LoadImageOptions } from './boot/image.js';
+export { applyPlan } from './boot/apply.js';
+export { e820Map, E820, type E820Entry } from './boot/e820.js';
+export type { BootPlan, BootMode, PlanWrite } from './boot/plan.js';
+export { parseBootMode, BOOT_GDT, BOOT_PAGING, BOOT_STACK_TOP, SEL } from './boot/plan.js';

@@ -306,6 +306,8 @@ export class Machine {
     const seg = this.memory.createSegment('rom', rom.length, { kind: 'devmem' });
     this.memory.map(2 ** 32 - rom.length, seg, 0, rom.length, { prot: 'rx' });
     const alias = Math.min(rom.length, 0x1_0000);
+    // The alias replaces the RAM below 1 MiB it covers (the BIOS area of the e820 map).
+    if (this.memory.findMapping(0x10_0000 - alias)) this.memory.unmap(0x10_0000 - alias, alias);
     this.memory.map(0x10_0000 - alias, seg, rom.length - alias, alias, { prot: 'rx' });
     // Read/execute for the guest; the host writes the bytes directly (host writes ignore EPT rights).
     this.memory.write(2 ** 32 - rom.length, rom);

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { Machine, planFlat, applyPlan, ConflictError, InvalidArgumentError } from '../../src/index.js';
+
+/** The docs/api.md example: mov dx,0xE9; mov al,'A'; out dx,al; mov al,0; out 0xF4,al; hlt. */
+const HELLO = Uint8Array.of(0x66, 0xba, 0xe9, 0x00, 0xb0, 0x41, 0xee, 0xb0, 0x00, 0xe6, 0xf4, 0xf4);
+
+describe('Machine', () => {
+  it('runs the docs/api.md example to a debug-exit with QEMU’s code (0 << 1) | 1', () => {
+    const m = new Machine({ memoryMiB: 4 });
+    applyPlan(m, planFlat(HELLO, { mode: 'long' }));
+    expect(m.run()).toEqual({ kind: 'suspended', disposition: 'poweroff', exitCode: 1 });
+    expect(m.debugcon!.takeOutputText()).toBe('A');
+    expect(m.stats()).toMatchObject({ exits: { io: 2 }, handled: { io: 2 }, instructions: 5 });
+  });
+
+  it('stays suspended until reset, and reset returns the BSP to the RESET state (F000:FFF0)', () => {
+    const m = new Machine({ memoryMiB: 4 });
+    applyPlan(m, planFlat(HELLO, { mode: 'long' }));
+    m.run();
+    expect(m.run()).toMatchObject({ kind: 'suspended' });
+    m.reset();
+    expect(m.suspended).toBeNull();
+    const r = m.vcpus[0]!.getRegisters();
+    const s = m.vcpus[0]!.getSpecialRegisters();
+    expect(r.rip).toBe(0xfff0n);
+    expect(s.cs.selector).toBe(0xf000);
+    expect(s.cs.base).toBe(0xffff_0000n);
+    expect(s.cr0).toBe(0x6000_0010n);
+  });
+
+  it('maps a boot ROM at the top of 4 GiB and its last 64 KiB below 1 MiB, and starts at the reset vector', () => {
+    const rom = new Uint8Array(0x1_0000);
+    // At F000:FFF0 (ROM offset 0xFFF0): mov al, 0x2A ; out 0xF4, al
+    rom.set([0xb0, 0x2a, 0xe6, 0xf4], 0xfff0);
+    const m = new Machine({ memoryMiB: 4, rom });
+    expect(m.run()).toEqual({ kind: 'suspended', disposition: 'poweroff', exitCode: 0x55 });
+    const alias = new Uint8Array(2);
+    m.memory.read(0xffff0, alias);
+    expect(Array.from(alias)).toEqual([0xb0, 0x2a]);
+  });
+
+  it('rejects a caller range that overlaps a device, naming both', () => {
+    const m = new Machine({ memoryMiB: 4 });
+    expect(() => m.onIo({ base: 0x3f8, length: 8 }, {})).toThrow(ConflictError);
+    expect(() => m.onIo({ base: 0x3f8, length: 8 }, {}, 'mine')).toThrow(/'mine'.*'com1'|com1.*mine/);
+    expect(() => m.onMmio({ base: 0xfee0_0000, length: 0x1000 })).toThrow(ConflictError);
+  });
+
+  it('rejects bad options with the value and the rule', () => {
+    expect(() => new Machine({ memoryMiB: 0 })).toThrow(InvalidArgumentError);
+    expect(() => new Machine({ vcpus: 0 })).toThrow(/vcpus 0/);
+    expect(() => new Machine({ quantum: 1.5 })).toThrow(/quantum/);
+    expect(() => new Machine({ rom: new Uint8Array(100) })).toThrow(/ROM size 0x64/);
+  });
+
+  it('refuses to load a plan that does not fit in RAM, changing nothing', () => {
+    const m = new Machine({ memoryMiB: 1 });
+    expect(() => applyPlan(m, planFlat(HELLO, { mode: 'long', loadAddress: 0x20_0000 }))).toThrow(/not inside guest RAM/);
+    expect(m.vcpus[0]!.getRegisters().rip).toBe(0xfff0n);
+  });
+
+  it('returns cached state records between runs and re-reads them after one', () => {
+    const m = new Machine({ memoryMiB: 4 });
+    applyPlan(m, planFlat(HELLO, { mode: 'long' }));
+    const v = m.vcpus[0]!;
+    const a = v.getRegisters();
+    expect(v.getRegisters()).toBe(a); // no work until the vCPU runs
+    m.run({ maxInstructions: 2 });
+    const b = v.getRegisters();
+    expect(b).not.toBe(a);
+    expect(b.rip).toBe(0x1_0006n);
+    expect(b.rax & 0xffn).toBe(0x41n);
+  });
+});
