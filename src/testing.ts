@@ -219,6 +219,74 @@ export class TestGuest {
   }
 }
 
+/** The outcome of a system fixture in the golden files' words (docs/system-fixtures.md). */
+export interface SystemFixtureResult {
+  /** Everything the guest wrote to port 0xE9. */
+  console: string;
+  /** `debug-exit 0xVV` (VV = the status byte the guest wrote), `triple-fault`, or what else stopped it. */
+  outcome: string;
+  machine: Machine;
+}
+
+/**
+ * Runs a system fixture on the platform of the golden files (fixtures/system, docs/system-fixtures.md):
+ * the 64-KiB ROM at 0xFFFF0000 aliased at 0xF0000, 32 MiB RAM, the reset vector F000:FFF0 in real
+ * mode, output on port 0xE9, a stop through isa-debug-exit at 0xF4, one vCPU unless asked.
+ */
+export function runSystemFixture(
+  rom: Uint8Array,
+  options: { maxInstructions?: number; vcpus?: number; setup?: (machine: Machine) => void } = {},
+): SystemFixtureResult {
+  const machine = new Machine({ memoryMiB: 32, rom, vcpus: options.vcpus ?? 1 });
+  options.setup?.(machine);
+  let left = options.maxInstructions ?? 50_000_000;
+  let outcome = '';
+  while (outcome === '') {
+    const stop = machine.run({ maxInstructions: left });
+    switch (stop.kind) {
+      case 'suspended':
+        outcome = stop.disposition === 'poweroff'
+          ? `debug-exit 0x${((((stop.exitCode ?? 1) - 1) / 2) & 0xff).toString(16).padStart(2, '0')}`
+          : stop.disposition;
+        break;
+      case 'budget':
+        outcome = 'budget';
+        break;
+      case 'all-halted':
+        outcome = 'halted';
+        break;
+      case 'exit': {
+        const x = stop.exit;
+        if (x.reason === 'io' && !x.write) {
+          x.value = x.size === 4 ? 0xffff_ffff : x.size === 2 ? 0xffff : 0xff; // an empty ISA bus
+          continue;
+        }
+        if (x.reason === 'io' || (x.reason === 'mmio' && x.write)) continue;
+        if (x.reason === 'rdmsr' || x.reason === 'wrmsr') {
+          machine.vcpus[stop.vcpu]!.inject({ kind: 'exception', vector: 13, errorCode: 0 });
+          continue;
+        }
+        outcome = x.reason === 'shutdown' ? 'triple-fault' : x.reason === 'invalid-state' ? `invalid-state: ${x.message}` : `exit ${x.reason}`;
+        break;
+      }
+    }
+    if (stop.kind === 'budget') left = 0;
+  }
+  return { console: machine.debugcon ? machine.debugcon.takeOutputText() : '', outcome, machine };
+}
+
+/** Splits a golden file into the expected console text and outcome (`@@ exit` without its comment). */
+export function parseGolden(text: string): { console: string; outcome: string } {
+  const lines = text.split('\n');
+  const out: string[] = [];
+  let outcome = '';
+  for (const l of lines) {
+    if (l.startsWith('@@ exit ')) outcome = l.slice(8).replace(/ \(.*\)$/, '');
+    else if (!l.startsWith('@@ ') && l !== '') out.push(l);
+  }
+  return { console: out.length ? out.join('\n') + '\n' : '', outcome };
+}
+
 function describe(e: GuestEvent): string {
   if (e.kind === 'exit') return `exit '${e.exit.reason}' at rip 0x${e.exit.ripLo.toString(16)}`;
   return JSON.stringify(e, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
