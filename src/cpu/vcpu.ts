@@ -24,11 +24,14 @@ import { ACC_FETCH, ACC_READ, ACC_WRITE, PhysResult, type PhysicalSpace } from '
 import {
   AC, AF, ATTR_DB, ATTR_L, CF, CR0_PE, CS, CpuState, DF, EFER_LMA, ID, IF, IOPL, L_MASK, NT, OF, PF, RF,
   S_CR0, S_EFER, S_RFLAGS, S_RIP, S_SEG, S_T, S_TSC, S_TSC_AUX, SEG_ATTR, SEG_BASE, SEG_BASE_HI, SEG_SEL, SEG_STRIDE,
-  SF, SS, TF, VM, ZF, S_MODE, SEG_LIMIT, S_GDTR, LDTR, ATTR_P, ATTR_S, ATTR_G, ATTR_UNUSABLE, S_CR4, CR4_TSD,
+  SF, SS, TF, VM, ZF, S_MODE, SEG_LIMIT, S_CR2, S_CR4, CR4_TSD,
 } from './state.js';
 import { alu, alu64, dec, dec64, inc, inc64, neg, neg64 } from './exec/alu.js';
 import { shift, shift64, shiftDouble, shiftDouble64 } from './exec/shift.js';
 import { divq, divs128, divSmall, divu128, imul64, mul32, mul64, mulFlags, prod, mulHi } from './exec/muldiv.js';
+import { EV_EXCEPTION, EV_EXTERNAL, EV_ICEBP, EV_NMI, EV_SOFT_EXC, EV_SOFT_INT, ST_EXIT, ST_OK, System, type SystemHost } from './system/system.js';
+import { execMovCrDr, execSystem, type SysCpu } from './system/insn.js';
+import { LA_AC, LA_USER, LIN_EPT, LIN_OK } from './system/linear.js';
 
 /** Interpreter operation ids (same-file const enum: inlined as literals in the hot switch). */
 const enum Op {
@@ -82,7 +85,7 @@ function gprBits(id: number): number {
   }
 }
 
-export class Vcpu {
+export class Vcpu implements SystemHost, SysCpu {
   readonly state: CpuState;
   readonly u: Uint32Array;
   readonly exitRecord = new ExitRecord();
@@ -93,6 +96,17 @@ export class Vcpu {
   readonly cpuidExitLeaves = new Set<number>();
   /** Exit on PAUSE (NVMM/VMX "PAUSE exiting"). */
   pauseExiting = false;
+  /** The system architecture (src/cpu/system): paging walk, event delivery, descriptors, MSRs. */
+  readonly sys: System;
+  /**
+   * VMX's exception bitmap: an exception (vector < 32, also #BP/#OF from INT3/INTO and #DB from INT1)
+   * whose bit is set ends the run with an `exception` exit instead of being delivered through the
+   * guest's IVT/IDT. Default all ones (every exception exits, as before the system unit delivered
+   * them); a full-system monitor sets 0 and lets the CPU deliver.
+   */
+  exceptionBitmap = 0xffffffff;
+  /** INT n (CD ib) ends the run with an `exception` exit for vector n instead of being delivered. */
+  softwareInterruptExits = true;
 
   // ---- derived mode (updateMode) ----
   private mode = 32;
@@ -141,6 +155,7 @@ export class Vcpu {
     this.phys = phys;
     this.state = state ?? new CpuState();
     this.u = this.state.u32;
+    this.sys = new System(this.state, phys, this, this.exitRecord);
     const none = new DataView(new ArrayBuffer(8));
     const noneB = new Uint8Array(0);
     for (let i = 0; i < TLB_SIZE; i++) {
@@ -167,8 +182,12 @@ export class Vcpu {
     if (lma && (csAttr & ATTR_L) !== 0) this.mode = 64;
     else this.mode = (csAttr & ATTR_DB) !== 0 && this.pmode && (u[S_RFLAGS]! & VM) === 0 ? 32 : 16;
     this.stk = this.mode === 64 ? 64 : (ssAttr & ATTR_DB) !== 0 && this.pmode ? 32 : 16;
+    const wasUser = this.cpl === 3;
     this.cpl = !this.pmode ? 0 : (u[S_RFLAGS]! & VM) !== 0 ? 3 : u[S_SEG + CS * SEG_STRIDE + SEG_SEL]! & 3;
     u[S_MODE] = this.mode;
+    // soft-TLB entries carry the U/S permission of the CPL that filled them (system/linear.ts)
+    if (wasUser !== (this.cpl === 3)) this.flushTlb();
+    this.sys.refresh();
   }
 
   /** Current code size (16, 32, 64). */
@@ -197,6 +216,38 @@ export class Vcpu {
   }
 
   // =====================================================================================
+  // The system unit's view of the interpreter (system/insn.ts SysCpu)
+  // =====================================================================================
+
+  /** @internal */ opGet(d: DI, k: number): number { return this.get(d, k, false); }
+  /** @internal */ get opHi(): number { return this.vh; }
+  /** @internal */ opPut(d: DI, k: number, size: number, lo: number, hi: number): boolean { return this.put(d, k, size, lo, hi); }
+  /** @internal */ get memLo(): number { return this.aLo; }
+  /** @internal */ get memHi(): number { return this.aHi; }
+  /** @internal */ memRead(lo: number, hi: number, bytes: number): number { this.vh = 0; return this.rdN(lo, hi, bytes); }
+  /** @internal */ memWrite(lo: number, hi: number, bytes: number, v: number, vh: number): boolean { return this.wrN(lo, hi, bytes, v, vh); }
+  /** @internal */ nextRipLo(d: DI): number { return this.nextLo(d); }
+  /** @internal */ nextRipHi(d: DI): number { return this.nextHi(d); }
+  /** @internal */ markExit(): void { this.faultRip(); }
+  /** @internal */ nextInsn(d: DI): number { return this.fallThrough(d); }
+  /** @internal */ awaitMsr(): void { this.pendingIn = 4; }
+  /** @internal */ tscLo(): number { return (this.u[S_TSC]! + this.retired) >>> 0; }
+  /** @internal */ tscHi(): number { return (this.u[S_TSC + 1]! + (this.u[S_TSC]! + this.retired >= TWO32 ? 1 : 0)) >>> 0; }
+
+  /**
+   * Queues an event for delivery at the start of the next run() (the monitor's VM-entry injection;
+   * for example #GP(0) after an rdmsr/wrmsr exit for an MSR nobody implements). `kind`: 'exception',
+   * 'nmi', 'interrupt' (external) or 'software-interrupt'.
+   */
+  injectEvent(kind: 'exception' | 'nmi' | 'interrupt' | 'software-interrupt', vector: number, errorCode?: number): void {
+    const sys = this.sys;
+    sys.injKind = kind === 'exception' ? EV_EXCEPTION : kind === 'nmi' ? EV_NMI : kind === 'interrupt' ? EV_EXTERNAL : EV_SOFT_INT;
+    sys.injVector = vector & 0xff;
+    sys.injHasErr = errorCode !== undefined;
+    sys.injErr = (errorCode ?? 0) >>> 0;
+  }
+
+  // =====================================================================================
   // Run loop
   // =====================================================================================
 
@@ -209,7 +260,23 @@ export class Vcpu {
       this.flushTlb();
       this.tlbGeneration = this.phys.generation;
     }
+    this.sys.pendVector = -1;
     if (this.pendingIn !== 0 && !this.completeIn()) return this.exit;
+    if (this.sys.injKind >= 0) {
+      const sys = this.sys;
+      const k = sys.injKind;
+      sys.injKind = -1;
+      if (k === EV_EXCEPTION && this.exitRecord.reason !== 'budget' && (this.exitRecord.reason === 'rdmsr' || this.exitRecord.reason === 'wrmsr')) {
+        // an exception injected for an MSR exit is a fault on that instruction
+        u[S_RIP] = this.exitRecord.ripLo;
+        u[S_RIP + 1] = this.exitRecord.ripHi;
+        this.pendingIn = 0;
+      }
+      if (sys.deliver(k, sys.injVector, sys.injHasErr, sys.injErr, u[S_RIP]!, u[S_RIP + 1]!) !== ST_OK) {
+        this.setExit(this.exitRecord.reason, u[S_RIP]!, u[S_RIP + 1]!, u[S_RIP]!, u[S_RIP + 1]!);
+        return this.exit;
+      }
+    }
     for (;;) {
       const left = budget - this.retired;
       if (left <= 0) {
@@ -218,7 +285,10 @@ export class Vcpu {
       }
       this.budgetLeft = left;
       const blk = this.fetchBlock();
-      if (blk === null) break;
+      if (blk === null) {
+        if (this.sys.pendVector >= 0 && this.deliverPending()) continue;
+        break;
+      }
       if (this.execBlock(blk, left) !== 0) break;
     }
     ex.instructions = this.retired;
@@ -260,6 +330,7 @@ export class Vcpu {
         // fault: RIP at the faulting instruction, not retired
         this.retired += k;
         this.setRipAt(d.start);
+        if (this.sys.pendVector >= 0 && this.deliverPending()) return 0;
         return 1;
       }
       if (this.smc) {
@@ -682,6 +753,7 @@ export class Vcpu {
       return false;
     }
     const pr = this.pres;
+    if (this.sys.mem.pagingOn) return this.walk(lo, hi, acc);
     if (!this.phys.translate(lo, hi, acc, pr) || (pr.perm & acc) === 0) {
       const ex = this.exitRecord;
       this.setExit(pr.misconfig ? 'ept-misconfig' : 'ept-violation', 0, 0, 0, 0);
@@ -696,6 +768,45 @@ export class Vcpu {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Guest paging (SDM Vol. 3A ch. 4) through the system unit's walker: fills this.pres with the host
+   * page of the translation, or raises #PF (CR2 = the linear address) / records the EPT exit.
+   */
+  private walk(lo: number, hi: number, acc: number): boolean {
+    const sys = this.sys;
+    const m = sys.mem;
+    const flags = (this.cpl === 3 ? LA_USER : 0) | ((this.u[S_RFLAGS]! & AC) !== 0 ? LA_AC : 0);
+    const st = m.translate(lo, hi, acc | flags);
+    if (st === LIN_OK) {
+      const pr = this.pres;
+      pr.hpa = m.hostChunk * this.phys.host.chunkSize + (m.hostOffset - (m.hostOffset & 0xfff));
+      pr.perm = acc === ACC_FETCH ? ACC_FETCH : acc === ACC_WRITE ? ACC_READ | ACC_WRITE : ACC_READ;
+      return true;
+    }
+    if (st === LIN_EPT) {
+      const ex = this.exitRecord;
+      this.setExit(m.eptMisconfig ? 'ept-misconfig' : 'ept-violation', 0, 0, 0, 0);
+      this.faultRip();
+      ex.gpaLo = m.eptGpa >>> 0;
+      ex.gpaHi = Math.floor(m.eptGpa / TWO32);
+      ex.linearLo = lo;
+      ex.linearHi = hi;
+      ex.linearValid = true;
+      ex.qualification = m.eptQual;
+      this.copyInsnBytes();
+      return false;
+    }
+    this.aLo = lo; // CR2 (raise) is the linear address that faulted, also for fetches
+    this.aHi = hi;
+    this.raise(PFV, true, m.pfError);
+    return false;
+  }
+
+  /** SystemHost: a system-unit write reached host page `ppn`. */
+  codeWritten(ppn: number): void {
+    if (this.codePages.has(ppn)) this.invalidateCode(ppn);
   }
 
   /** Records the current instruction's RIP / next RIP in the exit record. */
@@ -864,12 +975,47 @@ export class Vcpu {
     if (vector === PFV) {
       ex.cr2Lo = this.aLo;
       ex.cr2Hi = this.aHi;
+      this.u[S_CR2] = this.aLo;
+      this.u[S_CR2 + 1] = this.aHi;
     }
+    // the system unit delivers it through the IVT/IDT once RIP is back on the instruction
+    this.sys.fault(vector, hasErr, err);
     return C_FAULT;
   }
 
+  /**
+   * Delivers the exception raised by the instruction at RIP (system/system.ts `deliver`, with the
+   * #DF / triple-fault rules). True: the vCPU continues at the handler. False: an exit is filled
+   * (shutdown, or an EPT violation on the IDT/stack).
+   */
+  private deliverPending(): boolean {
+    const sys = this.sys;
+    const u = this.u;
+    const v = sys.pendVector;
+    sys.pendVector = -1;
+    if (v < 0) return false;
+    const lo = u[S_RIP]!, hi = u[S_RIP + 1]!;
+    if (((this.exceptionBitmap >>> v) & 1) !== 0) {
+      // intercepted: an exception exit at the faulting instruction
+      const ex = this.exitRecord;
+      this.faultRip();
+      ex.reason = 'exception';
+      ex.ripLo = lo;
+      ex.ripHi = hi;
+      ex.vector = v;
+      ex.hasErrorCode = sys.pendHasErr;
+      ex.errorCode = sys.pendErr;
+      if (v === PFV) { ex.cr2Lo = u[S_CR2]!; ex.cr2Hi = u[S_CR2 + 1]!; }
+      return false;
+    }
+    const r = sys.deliver(EV_EXCEPTION, v, sys.pendHasErr, sys.pendErr, lo, hi);
+    if (r === ST_OK) return true;
+    this.setExit(this.exitRecord.reason, lo, hi, lo, hi);
+    return false;
+  }
+
   /** Ends the run with `invalid-state` for an instruction the core does not implement yet. */
-  private notYet(what: string): number {
+  notYet(what: string): number {
     const ex = this.exitRecord;
     ex.reason = 'invalid-state';
     this.faultRip();
@@ -1510,12 +1656,9 @@ export class Vcpu {
         let v: number, vh = 0;
         if (i.opKind0 === OpKind.Reg && (i.reg0 >> 5) === 6) {
           // PUSH Sreg: 16-bit write, the stack pointer moves by the operand size (SDM PUSH note)
+          // the selector zero-extended to the operand size, as QEMU and recent processors store it
           v = this.rdReg(i.reg0);
-          const bytes = osz >>> 3;
-          if (!this.push(16, v, 0)) return C_FAULT;
-          this.addSp(2 - bytes);
-          this.addSpNeg(bytes - 2);
-          return C_NEXT;
+          return this.push(osz, v, 0) ? C_NEXT : C_FAULT;
         }
         v = this.get(d, 0, false);
         if (v < 0) return C_FAULT;
@@ -1637,15 +1780,12 @@ export class Vcpu {
           // not advertised by cpuid.ts: #UD as the model's hardware would
           return this.raise(UD, false, 0);
         }
-        return this.notYet(Mnemonic[m] ?? `mnemonic ${m}`);
+        return execSystem(this, d, m);
     }
   }
 
   private readonly popaVals = new Uint32Array(8);
 
-  private addSpNeg(bytes: number): void {
-    if (bytes > 0) this.addSpSigned(-bytes);
-  }
   private addSpSigned(delta: number): void {
     const u = this.u;
     if (this.stk === 64) {
@@ -1656,10 +1796,23 @@ export class Vcpu {
     else u[8] = (u[8]! & 0xffff0000) | ((u[8]! + delta) & 0xffff);
   }
 
-  /** Software interrupt / trap: reported as an exception exit with RIP past the instruction. */
+  /** INT n / INT3 / INTO / INT1: delivered with RIP past the instruction (SDM Vol. 2 INT n). */
   private trap(d: DI, vector: number): number {
-    this.raise(vector, false, 0);
+    const m = d.i.mnemonic;
+    const kind = m === Mnemonic.Int ? EV_SOFT_INT : m === Mnemonic.Int1 ? EV_ICEBP : EV_SOFT_EXC;
+    const lo = this.bLo + d.start;
+    const ilo = this.mode === 16 ? lo & 0xffff : lo >>> 0;
+    const ihi = this.mode === 64 && lo >= TWO32 ? (this.bHi + 1) >>> 0 : this.bHi;
+    if (kind === EV_SOFT_INT ? this.softwareInterruptExits : ((this.exceptionBitmap >>> vector) & 1) !== 0) {
+      // intercepted: an exception exit with RIP past the instruction
+      this.raise(vector, false, 0);
+      this.sys.pendVector = -1;
+      this.fallThrough(d);
+      return C_DONE;
+    }
     this.fallThrough(d);
+    if (this.sys.deliver(kind, vector, false, 0, ilo, ihi) === ST_OK) return C_JUMP;
+    this.faultRip();
     return C_DONE;
   }
 
@@ -1667,7 +1820,7 @@ export class Vcpu {
     const i = d.i;
     const c0 = i.opKind0 === OpKind.Reg ? i.reg0 >> 5 : 0;
     const c1 = i.opKind1 === OpKind.Reg ? i.reg1 >> 5 : 0;
-    if (c0 >= 7 || c1 >= 7) return this.notYet('MOV to/from a control or debug register');
+    if (c0 >= 7 || c1 >= 7) return execMovCrDr(this, d);
     if (c0 === 6) {
       // MOV Sreg, r/m16
       const v = this.get(d, 1, false);
@@ -1693,52 +1846,40 @@ export class Vcpu {
   }
 
   /**
-   * Loads a data/stack segment register. Real mode and virtual-8086: base = selector * 16. Protected
-   * mode: the descriptor is read from the GDT/LDT with the basic checks (null selector, table limit,
-   * present); the full type/privilege checks belong to the system issue.
+   * Loads a data/stack segment register with every check of SDM Vol. 2 MOV/POP/LDS and Vol. 3A
+   * §5.4.1 (system/system.ts `loadSegment`): real mode and virtual-8086 mode take selector * 16.
    */
   private loadSeg(s: number, sel: number): number {
-    const u = this.u;
-    const o = S_SEG + s * SEG_STRIDE;
-    if (!this.pmode || (u[S_RFLAGS]! & VM) !== 0) {
-      u[o + SEG_SEL] = sel;
-      u[o + SEG_BASE] = sel << 4;
-      u[o + SEG_BASE_HI] = 0;
-      if (s === SS) this.updateMode();
-      return C_NEXT;
+    const r = this.sys.loadSegment(s, sel & 0xffff);
+    if (r !== ST_OK) {
+      if (r === ST_EXIT) this.faultRip();
+      return C_FAULT;
     }
-    if ((sel & 0xfffc) === 0) {
-      if (s === SS && (this.mode !== 64 || this.cpl === 3)) return this.raise(GP, true, 0);
-      u[o + SEG_SEL] = sel;
-      u[o + SEG_ATTR] = ATTR_UNUSABLE;
-      if (s === SS) this.updateMode();
-      return C_NEXT;
-    }
-    const ti = (sel & 4) !== 0;
-    const tb = ti ? S_SEG + LDTR * SEG_STRIDE + SEG_BASE : S_GDTR;
-    const tlimit = ti ? u[S_SEG + LDTR * SEG_STRIDE + SEG_LIMIT]! : u[S_GDTR + 2]!;
-    const idx = sel & 0xfff8;
-    if (idx + 7 > tlimit) return this.raise(GP, true, sel & 0xfffc);
-    const dlo = this.rdN((u[tb]! + idx) >>> 0, this.mode === 64 ? u[tb + 1]! : 0, 4);
-    if (dlo < 0) return C_FAULT;
-    const dhi = this.rdN((u[tb]! + idx + 4) >>> 0, this.mode === 64 ? u[tb + 1]! : 0, 4);
-    if (dhi < 0) return C_FAULT;
-    const attr = ((dhi >>> 8) & 0xff) | (((dhi >>> 20) & 0xf) << 12);
-    if ((attr & ATTR_S) === 0) return this.raise(GP, true, sel & 0xfffc);
-    if ((attr & ATTR_P) === 0) return this.raise(s === SS ? SSF : NP, true, sel & 0xfffc);
-    let limit = (dlo & 0xffff) | (dhi & 0xf0000);
-    if ((attr & ATTR_G) !== 0) limit = ((limit << 12) | 0xfff) >>> 0;
-    u[o + SEG_SEL] = sel;
-    u[o + SEG_BASE] = ((dlo >>> 16) | ((dhi & 0xff) << 16) | (dhi & 0xff000000)) >>> 0;
-    u[o + SEG_BASE_HI] = 0;
-    u[o + SEG_LIMIT] = limit;
-    u[o + SEG_ATTR] = attr;
     if (s === SS) this.updateMode();
     return C_NEXT;
   }
 
-  private farJump(_d: DI, call: boolean): number {
-    return this.notYet(call ? 'far CALL' : 'far JMP');
+  /** Far JMP/CALL through a pointer (ptr16:16/32 or m16:16/32/64): system/system.ts `farTransfer`. */
+  private farJump(d: DI, call: boolean): number {
+    const i = d.i;
+    let sel: number, lo: number, hi = 0;
+    if (i.opKind0 === OpKind.FarPtr) {
+      sel = i.imm2 & 0xffff;
+      lo = i.imm >>> 0;
+    } else {
+      const bytes = (d.memBits >>> 3) - 2;
+      lo = this.rdN(this.aLo, this.aHi, bytes);
+      if (lo < 0) return C_FAULT;
+      if (bytes === 8) hi = this.vh;
+      const a = this.aLo + bytes;
+      sel = this.rdN(a >>> 0, a >= TWO32 ? (this.aHi + 1) >>> 0 : this.aHi, 2);
+      if (sel < 0) return C_FAULT;
+    }
+    this.fallThrough(d);
+    const r = this.sys.farTransfer(call, sel, lo, hi, i.opSize);
+    if (r === ST_OK) return C_JUMP;
+    if (r === ST_EXIT) this.faultRip();
+    return C_FAULT;
   }
 
   private loadFarPointer(d: DI, m: number): number {
@@ -2125,6 +2266,11 @@ export class Vcpu {
       u[0] = ex.eax >>> 0; u[1] = 0; u[6] = ex.ebx >>> 0; u[7] = 0; u[2] = ex.ecx >>> 0; u[3] = 0; u[4] = ex.edx >>> 0; u[5] = 0;
       return true;
     }
+    if (kind === 4) {
+      // RDMSR exit: the monitor's value in EDX:EAX
+      u[0] = ex.valueLo >>> 0; u[1] = 0; u[4] = ex.valueHi >>> 0; u[5] = 0;
+      return true;
+    }
     const size = this.pendingInSize;
     const v = ex.value >>> 0;
     if (kind === 1) {
@@ -2263,8 +2409,12 @@ export class Vcpu {
       port = pk === OpKind.Reg ? u[4]! & 0xffff : i.imm & 0xff;
     }
     if (this.pmode && (this.cpl > ((u[S_RFLAGS]! >>> 12) & 3) || (u[S_RFLAGS]! & VM) !== 0)) {
-      // the TSS I/O permission bitmap is the system issue's; without it the access faults
-      return this.raise(GP, true, 0);
+      // CPL > IOPL: the TSS I/O permission bitmap decides (SDM Vol. 1 §19.5.2)
+      const r = this.sys.ioAllowed(port, size);
+      if (r !== ST_OK) {
+        if (r === ST_EXIT) this.faultRip();
+        return C_FAULT;
+      }
     }
     const asz = i.addrSize;
     const rep = i.rep !== 0;
