@@ -15,35 +15,176 @@
  *   a legacy prefix is ignored. REX before a VEX/EVEX escape is #UD.
  * - LOCK is valid only on the rows marked `lock` with a memory destination; otherwise #UD.
  */
-import {
-  A_A, A_ACC, A_C, A_D, A_E, A_FIX, A_G, A_I, A_IB2, A_IBS, A_J, A_M, A_N, A_O, A_ONE, A_P, A_Q, A_R, A_S,
-  A_STI, A_U, A_V, A_W, A_X, A_XDI, A_XLAT, A_Y, A_Z, A_B,
-  F_D64, F_F64, F_LOCK, F_O66, F_PP66, HAS_MODRM, LEGACY_TREES,
-  N_ASZ, N_B, N_LEAF, N_MOD, N_MODE, N_OSZ, N_PP, N_REG, N_RM, N_W,
-  S_0, S_A, S_B, S_D, S_DQ, S_E, S_FX, S_N, S_P, S_Q, S_S, S_ST, S_T, S_V, S_W, S_Y, S_Z,
-} from './build.js';
+import * as B from './build.js';
+import { HAS_MODRM, LEGACY_TREES } from './build.js';
 import type { Node, Row } from './build.js';
-import { DecodeStatus, Encoding, Insn, Mnemonic, OpKind, PFX_ADSIZE, PFX_LOCK, PFX_OPSIZE, PFX_REP, PFX_REPNE, PFX_REX, PFX_SEG, RegClass, Rep } from './insn.js';
+import * as I from './insn.js';
+import { Insn } from './insn.js';
 import { InvalidArgumentError } from '../../util/errors.js';
 import { findVexRow, vexInfo, VEX_IMM8, VEX_NO_MODRM, VEX_VALID } from './vex.js';
 
-const GPR_CLASS_BY_BYTES = [0, RegClass.Gpr8, RegClass.Gpr16, 0, RegClass.Gpr32, 0, 0, 0, RegClass.Gpr64];
+/*
+ * Local copies of the build.ts and insn.ts constants as const enums, so esbuild and tsc inline
+ * them as literals on the hot path (imported bindings are cell loads). checkConstants() below
+ * verifies at load that every copy equals its source.
+ */
+const enum Am { None = 0, E = 1, G = 2, I = 3, J = 4, M = 5, O = 6, S = 7, C = 8, D = 9, V = 10, W = 11, U = 12, P = 13, Q = 14, N = 15, A = 16, X = 17, Y = 18, R = 19, Z = 20, Fix = 21, Acc = 22, Sti = 23, One = 24, Ib2 = 25, Xlat = 26, Xdi = 27, Ibs = 28, B = 29 }
+const enum Sz { Zero = 0, B = 1, W = 2, D = 3, Q = 4, V = 5, Z = 6, Y = 7, Dq = 8, N = 9, P = 10, S = 11, T = 12, E = 13, St = 14, Fx = 15, A = 16 }
+const enum Fl { Lock = 1, D64 = 2, F64 = 4, O66 = 8, Modrm = 16, Pp66 = 32 }
+const enum Nk { Leaf = 0, Mode = 1, Pp = 2, Mod = 3, Reg = 4, Rm = 5, W = 6, B = 7, Osz = 8, Asz = 9 }
+const enum DS { Ok = 0, Invalid = 1, TooLong = 2, NeedMore = 3 }
+const enum En { Legacy = 0, Vex = 1, Evex = 2, Xop = 3 }
+const enum OK { Reg = 1, Mem = 2, Imm8 = 3, Imm16 = 4, Imm32 = 5, Imm64 = 6, Imm8Sx = 7, Imm32Sx = 8, Imm8_2 = 9, Rel = 10, FarPtr = 11, StrSrc = 12, StrDst = 13, StrSrcDi = 14 }
+const enum RC { Gpr8 = 1, Gpr8High = 2, Gpr16 = 3, Gpr32 = 4, Gpr64 = 5, Seg = 6, Cr = 7, Dr = 8, St = 9, Mm = 10, Xmm = 11, Ip = 15 }
+const enum Rp { None = 0, Rep = 1, Repne = 2 }
+const enum Mn { INVALID = 0, VexUnsupported = 635 }
+const enum Pf { Opsize = 1, Adsize = 2, Lock = 4, Rep = 8, Repne = 16, Seg = 32, Rex = 64 }
 
-// Scratch state of the current decode (module-level so the hot path allocates nothing).
-let sMode = 64;
-let sRex = 0;
-let sOsz = 32;
-let sAsz = 64;
-let sModrm = -1;
-let sLimit = 0; // first byte we may not read (min(end, start + 15))
-let sEnd = 0;
-let sStart = 0;
-let sFail = 0; // 0 ok, else the position we needed to read when we ran out
-let sVvvv = 0; // VEX.vvvv (un-inverted)
+function checkConstants(): void {
+  const pairs: [number, number, string][] = [
+    [Am.None, B.A_NONE, 'A_NONE'],
+    [Am.E, B.A_E, 'A_E'],
+    [Am.G, B.A_G, 'A_G'],
+    [Am.I, B.A_I, 'A_I'],
+    [Am.J, B.A_J, 'A_J'],
+    [Am.M, B.A_M, 'A_M'],
+    [Am.O, B.A_O, 'A_O'],
+    [Am.S, B.A_S, 'A_S'],
+    [Am.C, B.A_C, 'A_C'],
+    [Am.D, B.A_D, 'A_D'],
+    [Am.V, B.A_V, 'A_V'],
+    [Am.W, B.A_W, 'A_W'],
+    [Am.U, B.A_U, 'A_U'],
+    [Am.P, B.A_P, 'A_P'],
+    [Am.Q, B.A_Q, 'A_Q'],
+    [Am.N, B.A_N, 'A_N'],
+    [Am.A, B.A_A, 'A_A'],
+    [Am.X, B.A_X, 'A_X'],
+    [Am.Y, B.A_Y, 'A_Y'],
+    [Am.R, B.A_R, 'A_R'],
+    [Am.Z, B.A_Z, 'A_Z'],
+    [Am.Fix, B.A_FIX, 'A_FIX'],
+    [Am.Acc, B.A_ACC, 'A_ACC'],
+    [Am.Sti, B.A_STI, 'A_STI'],
+    [Am.One, B.A_ONE, 'A_ONE'],
+    [Am.Ib2, B.A_IB2, 'A_IB2'],
+    [Am.Xlat, B.A_XLAT, 'A_XLAT'],
+    [Am.Xdi, B.A_XDI, 'A_XDI'],
+    [Am.Ibs, B.A_IBS, 'A_IBS'],
+    [Am.B, B.A_B, 'A_B'],
+    [Sz.Zero, B.S_0, 'S_0'],
+    [Sz.B, B.S_B, 'S_B'],
+    [Sz.W, B.S_W, 'S_W'],
+    [Sz.D, B.S_D, 'S_D'],
+    [Sz.Q, B.S_Q, 'S_Q'],
+    [Sz.V, B.S_V, 'S_V'],
+    [Sz.Z, B.S_Z, 'S_Z'],
+    [Sz.Y, B.S_Y, 'S_Y'],
+    [Sz.Dq, B.S_DQ, 'S_DQ'],
+    [Sz.N, B.S_N, 'S_N'],
+    [Sz.P, B.S_P, 'S_P'],
+    [Sz.S, B.S_S, 'S_S'],
+    [Sz.T, B.S_T, 'S_T'],
+    [Sz.E, B.S_E, 'S_E'],
+    [Sz.St, B.S_ST, 'S_ST'],
+    [Sz.Fx, B.S_FX, 'S_FX'],
+    [Sz.A, B.S_A, 'S_A'],
+    [Fl.Lock, B.F_LOCK, 'F_LOCK'],
+    [Fl.D64, B.F_D64, 'F_D64'],
+    [Fl.F64, B.F_F64, 'F_F64'],
+    [Fl.O66, B.F_O66, 'F_O66'],
+    [Fl.Modrm, B.F_MODRM, 'F_MODRM'],
+    [Fl.Pp66, B.F_PP66, 'F_PP66'],
+    [Nk.Leaf, B.N_LEAF, 'N_LEAF'],
+    [Nk.Mode, B.N_MODE, 'N_MODE'],
+    [Nk.Pp, B.N_PP, 'N_PP'],
+    [Nk.Mod, B.N_MOD, 'N_MOD'],
+    [Nk.Reg, B.N_REG, 'N_REG'],
+    [Nk.Rm, B.N_RM, 'N_RM'],
+    [Nk.W, B.N_W, 'N_W'],
+    [Nk.B, B.N_B, 'N_B'],
+    [Nk.Osz, B.N_OSZ, 'N_OSZ'],
+    [Nk.Asz, B.N_ASZ, 'N_ASZ'],
+    [DS.TooLong, I.DecodeStatus.TooLong, 'DecodeStatus.TooLong'],
+    [DS.Ok, I.DecodeStatus.Ok, 'DecodeStatus.Ok'],
+    [DS.NeedMore, I.DecodeStatus.NeedMore, 'DecodeStatus.NeedMore'],
+    [DS.Invalid, I.DecodeStatus.Invalid, 'DecodeStatus.Invalid'],
+    [En.Evex, I.Encoding.Evex, 'Encoding.Evex'],
+    [En.Xop, I.Encoding.Xop, 'Encoding.Xop'],
+    [En.Vex, I.Encoding.Vex, 'Encoding.Vex'],
+    [En.Legacy, I.Encoding.Legacy, 'Encoding.Legacy'],
+    [OK.Reg, I.OpKind.Reg, 'OpKind.Reg'],
+    [OK.Imm32, I.OpKind.Imm32, 'OpKind.Imm32'],
+    [OK.Imm8_2, I.OpKind.Imm8_2, 'OpKind.Imm8_2'],
+    [OK.StrSrc, I.OpKind.StrSrc, 'OpKind.StrSrc'],
+    [OK.Rel, I.OpKind.Rel, 'OpKind.Rel'],
+    [OK.Mem, I.OpKind.Mem, 'OpKind.Mem'],
+    [OK.Imm8Sx, I.OpKind.Imm8Sx, 'OpKind.Imm8Sx'],
+    [OK.Imm64, I.OpKind.Imm64, 'OpKind.Imm64'],
+    [OK.StrDst, I.OpKind.StrDst, 'OpKind.StrDst'],
+    [OK.FarPtr, I.OpKind.FarPtr, 'OpKind.FarPtr'],
+    [OK.Imm8, I.OpKind.Imm8, 'OpKind.Imm8'],
+    [OK.Imm32Sx, I.OpKind.Imm32Sx, 'OpKind.Imm32Sx'],
+    [OK.StrSrcDi, I.OpKind.StrSrcDi, 'OpKind.StrSrcDi'],
+    [OK.Imm16, I.OpKind.Imm16, 'OpKind.Imm16'],
+    [RC.Ip, I.RegClass.Ip, 'RegClass.Ip'],
+    [RC.Mm, I.RegClass.Mm, 'RegClass.Mm'],
+    [RC.St, I.RegClass.St, 'RegClass.St'],
+    [RC.Gpr64, I.RegClass.Gpr64, 'RegClass.Gpr64'],
+    [RC.Cr, I.RegClass.Cr, 'RegClass.Cr'],
+    [RC.Gpr32, I.RegClass.Gpr32, 'RegClass.Gpr32'],
+    [RC.Seg, I.RegClass.Seg, 'RegClass.Seg'],
+    [RC.Xmm, I.RegClass.Xmm, 'RegClass.Xmm'],
+    [RC.Gpr16, I.RegClass.Gpr16, 'RegClass.Gpr16'],
+    [RC.Gpr8High, I.RegClass.Gpr8High, 'RegClass.Gpr8High'],
+    [RC.Gpr8, I.RegClass.Gpr8, 'RegClass.Gpr8'],
+    [RC.Dr, I.RegClass.Dr, 'RegClass.Dr'],
+    [Rp.None, I.Rep.None, 'Rep.None'],
+    [Rp.Rep, I.Rep.Rep, 'Rep.Rep'],
+    [Rp.Repne, I.Rep.Repne, 'Rep.Repne'],
+    [Mn.INVALID, I.Mnemonic.INVALID, 'Mnemonic.INVALID'],
+    [Mn.VexUnsupported, I.Mnemonic.VexUnsupported, 'Mnemonic.VexUnsupported'],
+    [Pf.Opsize, I.PFX_OPSIZE, 'PFX_OPSIZE'],
+    [Pf.Adsize, I.PFX_ADSIZE, 'PFX_ADSIZE'],
+    [Pf.Lock, I.PFX_LOCK, 'PFX_LOCK'],
+    [Pf.Rep, I.PFX_REP, 'PFX_REP'],
+    [Pf.Repne, I.PFX_REPNE, 'PFX_REPNE'],
+    [Pf.Seg, I.PFX_SEG, 'PFX_SEG'],
+    [Pf.Rex, I.PFX_REX, 'PFX_REX'],
+  ];
+  for (const [local, source, name] of pairs) {
+    if (local !== source) throw new Error(`decoder: local constant ${name} = ${local} differs from its source ${source}`);
+  }
+}
+checkConstants();
+
+const GPR_CLASS_BY_BYTES = [0, RC.Gpr8, RC.Gpr16, 0, RC.Gpr32, 0, 0, 0, RC.Gpr64];
+
+/**
+ * Scratch state of the current decode: one object, created once and passed as a parameter, so the
+ * hot path allocates nothing and reads plain fields (no module-variable TDZ checks).
+ */
+class DecState {
+  mode = 64;
+  rex = 0;
+  osz = 32;
+  asz = 64;
+  modrm = -1;
+  /** First byte we may not read: min(end, start + 15). */
+  limit = 0;
+  end = 0;
+  start = 0;
+  /** 0, or the position one past the bytes we needed when we ran out. */
+  fail = 0;
+  /** VEX.vvvv, un-inverted. */
+  vvvv = 0;
+  forceInvalid = 0;
+}
+const STATE = new DecState();
 
 /** Marks a read of bytes [pos, pos+n) that did not fit. Returns false so callers can `return`. */
-function short(pos: number, n: number): void {
-  if (sFail === 0) sFail = pos + n;
+function short(st: DecState, pos: number, n: number): void {
+  if (st.fail === 0) st.fail = pos + n;
 }
 
 /**
@@ -52,13 +193,17 @@ function short(pos: number, n: number): void {
  * instruction continues past it, status is NeedMore and out.need says how many more bytes at least.
  */
 export function decodeInto(out: Insn, bytes: Uint8Array, offset: number, end: number, mode: number): number {
+  return decodeWith(STATE, out, bytes, offset, end, mode);
+}
+
+function decodeWith(st: DecState, out: Insn, bytes: Uint8Array, offset: number, end: number, mode: number): number {
   if (end > bytes.length) end = bytes.length;
-  sMode = mode;
-  sStart = offset;
-  sEnd = end;
-  sLimit = end < offset + 15 ? end : offset + 15;
-  sFail = 0;
-  forceInvalid = 0;
+  st.mode = mode;
+  st.start = offset;
+  st.end = end;
+  st.limit = end < offset + 15 ? end : offset + 15;
+  st.fail = 0;
+  st.forceInvalid = 0;
   out.mode = mode;
   out.need = 0;
   out.modrm = -1;
@@ -66,9 +211,9 @@ export function decodeInto(out: Insn, bytes: Uint8Array, offset: number, end: nu
   out.segment = -1;
   out.prefixes = 0;
   out.lock = 0;
-  out.rep = Rep.None;
+  out.rep = Rp.None;
   out.rex = 0;
-  out.encoding = Encoding.Legacy;
+  out.encoding = En.Legacy;
   out.vexL = 0; out.vexW = 0; out.vexV = 0; out.evexAaa = 0; out.evexZ = 0; out.evexB = 0;
   out.opCount = 0;
   out.opKind0 = 0; out.opKind1 = 0; out.opKind2 = 0; out.opKind3 = 0;
@@ -80,7 +225,7 @@ export function decodeInto(out: Insn, bytes: Uint8Array, offset: number, end: nu
   out.cond = -1;
   out.pp = 0;
   out.op = 0;
-  out.mnemonic = Mnemonic.INVALID;
+  out.mnemonic = Mn.INVALID;
 
   // ---- Prefixes (SDM 2.1.1) ----
   let pos = offset;
@@ -93,7 +238,7 @@ export function decodeInto(out: Insn, bytes: Uint8Array, offset: number, end: nu
   let rex = 0;
   let b = 0;
   for (;;) {
-    if (pos >= sLimit) return finishShort(out, pos, 1);
+    if (pos >= st.limit) return finishShort(st, out, pos, 1);
     b = bytes[pos]!;
     switch (b) {
       case 0x26: seg = 0; break;
@@ -124,19 +269,19 @@ export function decodeInto(out: Insn, bytes: Uint8Array, offset: number, end: nu
     break;
   }
   if (mode === 64 && segFsGs >= 0) seg = segFsGs;
-  sRex = rex;
+  st.rex = rex;
   out.rex = rex;
   out.lock = lock;
   out.segPrefix = seg;
-  out.rep = lastRep === 0xf3 ? Rep.Rep : lastRep === 0xf2 ? Rep.Repne : Rep.None;
+  out.rep = lastRep === 0xf3 ? Rp.Rep : lastRep === 0xf2 ? Rp.Repne : Rp.None;
   let pfx = 0;
-  if (opsizePfx) pfx |= PFX_OPSIZE;
-  if (adsizePfx) pfx |= PFX_ADSIZE;
-  if (lock) pfx |= PFX_LOCK;
-  if (lastRep === 0xf3) pfx |= PFX_REP;
-  if (lastRep === 0xf2) pfx |= PFX_REPNE;
-  if (seg >= 0) pfx |= PFX_SEG;
-  if (rex) pfx |= PFX_REX;
+  if (opsizePfx) pfx |= Pf.Opsize;
+  if (adsizePfx) pfx |= Pf.Adsize;
+  if (lock) pfx |= Pf.Lock;
+  if (lastRep === 0xf3) pfx |= Pf.Rep;
+  if (lastRep === 0xf2) pfx |= Pf.Repne;
+  if (seg >= 0) pfx |= Pf.Seg;
+  if (rex) pfx |= Pf.Rex;
   out.prefixes = pfx;
 
   // Address size (SDM Vol. 1 3.6, Table 3-4).
@@ -144,7 +289,7 @@ export function decodeInto(out: Insn, bytes: Uint8Array, offset: number, end: nu
   if (mode === 64) asz = adsizePfx ? 32 : 64;
   else if (mode === 32) asz = adsizePfx ? 16 : 32;
   else asz = adsizePfx ? 32 : 16;
-  sAsz = asz;
+  st.asz = asz;
   out.addrSize = asz;
   // Mandatory-prefix selector: last F2/F3, else 66 (SDM 2.1.2 / A.3).
   const pp = lastRep === 0xf3 ? 2 : lastRep === 0xf2 ? 3 : opsizePfx ? 1 : 0;
@@ -154,22 +299,22 @@ export function decodeInto(out: Insn, bytes: Uint8Array, offset: number, end: nu
   b = bytes[pos]!;
   pos++;
   if (b === 0x0f) {
-    if (pos >= sLimit) return finishShort(out, pos, 1);
+    if (pos >= st.limit) return finishShort(st, out, pos, 1);
     b = bytes[pos++]!;
     map = 1;
     if (b === 0x38 || b === 0x3a) {
       map = b === 0x38 ? 2 : 3;
-      if (pos >= sLimit) return finishShort(out, pos, 1);
+      if (pos >= st.limit) return finishShort(st, out, pos, 1);
       b = bytes[pos++]!;
     }
   } else if (b === 0xc4 || b === 0xc5 || b === 0x62 || b === 0x8f) {
     // VEX (C4/C5), EVEX (62), XOP (8F): in 16/32-bit mode only when the next byte's mod is 11b
     // (otherwise LES/LDS/BOUND); XOP only when its map field is >= 8 (otherwise POP Ev).
-    if (pos >= sLimit) return finishShort(out, pos, 1);
+    if (pos >= st.limit) return finishShort(st, out, pos, 1);
     const nb = bytes[pos]!;
     const isEsc = b === 0x8f ? (nb & 0x1f) >= 8 : (mode === 64 || (nb & 0xc0) === 0xc0);
     if (isEsc) {
-      return decodeVex(out, bytes, pos, b, (opsizePfx | lock | rex) !== 0 || lastRep !== 0, asz);
+      return decodeVex(st, out, bytes, pos, b, (opsizePfx | lock | rex) !== 0 || lastRep !== 0, asz);
     }
   }
   out.op = (map << 8) | b;
@@ -178,47 +323,47 @@ export function decodeInto(out: Insn, bytes: Uint8Array, offset: number, end: nu
   // ---- ModRM, SIB, displacement ----
   let modrm = -1;
   if (HAS_MODRM[key] === 1) {
-    if (pos >= sLimit) return finishShort(out, pos, 1);
+    if (pos >= st.limit) return finishShort(st, out, pos, 1);
     modrm = bytes[pos++]!;
     out.modrm = modrm;
     // MOV to/from CR/DR (0F 20-23) ignore ModRM.mod: always the register form (SDM Vol. 2 MOV CRn note).
     if (map === 1 && b >= 0x20 && b <= 0x23) modrm |= 0xc0;
   }
-  sModrm = modrm;
+  st.modrm = modrm;
 
   // ---- Walk the decode tree ----
   let node: Node = LEGACY_TREES[key]!;
   const w = (rex >> 3) & 1;
   let osz = 0;
-  while (node.kind !== N_LEAF) {
+  while (node.kind !== Nk.Leaf) {
     switch (node.kind) {
-      case N_MODE: node = node.children[mode === 64 ? 1 : 0]!; break;
-      case N_PP: node = node.children[pp]!; break;
-      case N_MOD: node = node.children[modrm >= 0xc0 ? 1 : 0]!; break;
-      case N_REG: node = node.children[(modrm >> 3) & 7]!; break;
-      case N_RM: node = node.children[modrm & 7]!; break;
-      case N_W: node = node.children[w]!; break;
-      case N_B: node = node.children[rex & 1]!; break;
-      case N_OSZ:
+      case Nk.Mode: node = node.children[mode === 64 ? 1 : 0]!; break;
+      case Nk.Pp: node = node.children[pp]!; break;
+      case Nk.Mod: node = node.children[modrm >= 0xc0 ? 1 : 0]!; break;
+      case Nk.Reg: node = node.children[(modrm >> 3) & 7]!; break;
+      case Nk.Rm: node = node.children[modrm & 7]!; break;
+      case Nk.W: node = node.children[w]!; break;
+      case Nk.B: node = node.children[rex & 1]!; break;
+      case Nk.Osz:
         osz = operandSize(node.flags, opsizePfx, w, mode);
         node = node.children[osz === 16 ? 0 : osz === 32 ? 1 : 2]!;
         break;
-      case N_ASZ: node = node.children[asz === 16 ? 0 : asz === 32 ? 1 : 2]!; break;
+      case Nk.Asz: node = node.children[asz === 16 ? 0 : asz === 32 ? 1 : 2]!; break;
     }
   }
   const row: Row | null = node.row;
   osz = operandSize(row === null ? 0 : row.flags, opsizePfx, w, mode);
-  sOsz = osz;
+  st.osz = osz;
   out.opSize = osz;
   out.pp = pp;
 
   // Memory operand bytes are part of the length whatever the row says.
   if (modrm >= 0 && modrm < 0xc0) {
-    pos = decodeMem(out, bytes, pos, modrm, asz, rex, mode);
+    pos = decodeMem(st, out, bytes, pos, modrm, asz, rex, mode);
   }
   if (row === null) {
-    if (sFail !== 0) return finishShort(out, sFail, 0);
-    return invalid(out, pos);
+    if (st.fail !== 0) return finishShort(st, out, st.fail, 0);
+    return invalid(st, out, pos);
   }
 
   // ---- Operands ----
@@ -231,29 +376,29 @@ export function decodeInto(out: Insn, bytes: Uint8Array, offset: number, end: nu
   }
   const n = row.opCount;
   out.opCount = n;
-  if (n > 0) pos = operand(out, 0, row.op0, bytes, pos, b);
-  if (n > 1) pos = operand(out, 1, row.op1, bytes, pos, b);
-  if (n > 2) pos = operand(out, 2, row.op2, bytes, pos, b);
-  if (n > 3) pos = operand(out, 3, row.op3, bytes, pos, b);
-  if (sFail !== 0) return finishShort(out, sFail, 0);
+  if (n > 0) pos = operand(st, out, 0, row.op0, bytes, pos, b);
+  if (n > 1) pos = operand(st, out, 1, row.op1, bytes, pos, b);
+  if (n > 2) pos = operand(st, out, 2, row.op2, bytes, pos, b);
+  if (n > 3) pos = operand(st, out, 3, row.op3, bytes, pos, b);
+  if (st.fail !== 0) return finishShort(st, out, st.fail, 0);
 
   // ---- Validity ----
-  if (forceInvalid !== 0) return invalid(out, pos);
-  if (lock !== 0 && ((row.flags & F_LOCK) === 0 || modrm >= 0xc0 || modrm < 0)) return invalid(out, pos);
-  if (out.segment < 0 && (out.opKind0 === OpKind.Mem || out.opKind1 === OpKind.Mem || out.opKind2 === OpKind.Mem)) {
+  if (st.forceInvalid !== 0) return invalid(st, out, pos);
+  if (lock !== 0 && ((row.flags & Fl.Lock) === 0 || modrm >= 0xc0 || modrm < 0)) return invalid(st, out, pos);
+  if (out.segment < 0 && (out.opKind0 === OK.Mem || out.opKind1 === OK.Mem || out.opKind2 === OK.Mem)) {
     out.segment = 3;
   }
   out.length = pos - offset;
-  out.status = DecodeStatus.Ok;
-  return DecodeStatus.Ok;
+  out.status = DS.Ok;
+  return DS.Ok;
 }
 
 /**
  * VEX (C4/C5, SDM 2.3), EVEX (62, SDM 2.6) and XOP (8F) encodings: decoded to their exact length
- * and validity; the operation is reported as Mnemonic.VexUnsupported (the CPU model has no AVX).
+ * and validity; the operation is reported as Mn.VexUnsupported (the CPU model has no AVX).
  * `pos` is the byte after the escape byte `esc`.
  */
-function decodeVex(out: Insn, bytes: Uint8Array, pos: number, esc: number, badPrefix: boolean, asz: number): number {
+function decodeVex(st: DecState, out: Insn, bytes: Uint8Array, pos: number, esc: number, badPrefix: boolean, asz: number): number {
   let map: number;
   let pp: number;
   let l: number;
@@ -263,16 +408,16 @@ function decodeVex(out: Insn, bytes: Uint8Array, pos: number, esc: number, badPr
   let kind: number;
   let evexOk = true;
   if (esc === 0xc5) {
-    if (pos >= sLimit) return finishShort(out, pos, 1);
+    if (pos >= st.limit) return finishShort(st, out, pos, 1);
     const p0 = bytes[pos++]!;
     rxb = (~p0 >> 5) & 4; // R only
     vvvv = (~p0 >> 3) & 15;
     l = (p0 >> 2) & 1;
     pp = p0 & 3;
     map = 1;
-    kind = Encoding.Vex;
+    kind = En.Vex;
   } else if (esc === 0xc4 || esc === 0x8f) {
-    if (pos + 2 > sLimit) return finishShort(out, pos, 2);
+    if (pos + 2 > st.limit) return finishShort(st, out, pos, 2);
     const p0 = bytes[pos++]!;
     const p1 = bytes[pos++]!;
     rxb = (~p0 >> 5) & 7;
@@ -281,9 +426,9 @@ function decodeVex(out: Insn, bytes: Uint8Array, pos: number, esc: number, badPr
     vvvv = (~p1 >> 3) & 15;
     l = (p1 >> 2) & 1;
     pp = p1 & 3;
-    kind = esc === 0xc4 ? Encoding.Vex : Encoding.Xop;
+    kind = esc === 0xc4 ? En.Vex : En.Xop;
   } else {
-    if (pos + 3 > sLimit) return finishShort(out, pos, 3);
+    if (pos + 3 > st.limit) return finishShort(st, out, pos, 3);
     const p0 = bytes[pos++]!;
     const p1 = bytes[pos++]!;
     const p2 = bytes[pos++]!;
@@ -297,108 +442,108 @@ function decodeVex(out: Insn, bytes: Uint8Array, pos: number, esc: number, badPr
     out.evexZ = p2 >> 7;
     out.evexB = (p2 >> 4) & 1;
     out.evexAaa = p2 & 7;
-    kind = Encoding.Evex;
+    kind = En.Evex;
   }
   out.encoding = kind;
   out.vexL = l; out.vexW = w; out.vexV = vvvv; out.pp = pp;
-  if (pos >= sLimit) return finishShort(out, pos, 1);
+  if (pos >= st.limit) return finishShort(st, out, pos, 1);
   const opcode = bytes[pos++]!;
   out.op = (map << 8) | opcode;
   const info = vexInfo(kind, map, opcode);
   // Outside 64-bit mode VEX.R/X/B and vvvv[3] are ignored (SDM 2.3.5, 2.3.6).
   const vvvvAll1 = vvvv === 0;
-  if (sMode !== 64) { rxb = 0; vvvv &= 7; }
-  sRex = rxb | (sMode === 64 && w ? 8 : 0);
-  sVvvv = vvvv;
+  if (st.mode !== 64) { rxb = 0; vvvv &= 7; }
+  st.rex = rxb | (st.mode === 64 && w ? 8 : 0);
+  st.vvvv = vvvv;
   let modrm = -1;
   if ((info & VEX_NO_MODRM) === 0) {
-    if (pos >= sLimit) return finishShort(out, pos, 1);
+    if (pos >= st.limit) return finishShort(st, out, pos, 1);
     modrm = bytes[pos++]!;
     out.modrm = modrm;
-    if (modrm < 0xc0) pos = decodeMem(out, bytes, pos, modrm, asz, rxb, sMode);
+    if (modrm < 0xc0) pos = decodeMem(st, out, bytes, pos, modrm, asz, rxb, st.mode);
   }
-  sModrm = modrm;
+  st.modrm = modrm;
   const immPos = pos;
   if ((info & VEX_IMM8) !== 0) pos += 1;
-  if (pos > sLimit) short(immPos, 1);
-  if (sFail !== 0) return finishShort(out, sFail, 0);
+  if (pos > st.limit) short(st, immPos, 1);
+  if (st.fail !== 0) return finishShort(st, out, st.fail, 0);
   // XOP is AMD-only: on this (Intel) model 8F with a map >= 8 is POP Ev with reg != 0, #UD.
-  if (badPrefix || !evexOk || kind === Encoding.Xop || (info & VEX_VALID) === 0) return invalid(out, pos);
-  out.mnemonic = Mnemonic.VexUnsupported;
-  if (kind === Encoding.Vex) {
-    const row = findVexRow(map, opcode, pp, l, w, modrm, vvvvAll1, sMode, asz === 16, rxb, vvvv);
-    if (row === null) return invalid(out, pos);
-    if (row.mnemonic !== Mnemonic.VexUnsupported) {
+  if (badPrefix || !evexOk || kind === En.Xop || (info & VEX_VALID) === 0) return invalid(st, out, pos);
+  out.mnemonic = Mn.VexUnsupported;
+  if (kind === En.Vex) {
+    const row = findVexRow(map, opcode, pp, l, w, modrm, vvvvAll1, st.mode, asz === 16, rxb, vvvv);
+    if (row === null) return invalid(st, out, pos);
+    if (row.mnemonic !== Mn.VexUnsupported) {
       // A VEX-encoded instruction of the CPU model (BMI1/BMI2): full operands.
-      sOsz = sMode === 64 && w ? 64 : 32;
-      out.opSize = sOsz;
+      st.osz = st.mode === 64 && w ? 64 : 32;
+      out.opSize = st.osz;
       out.mnemonic = row.mnemonic;
       out.opCount = row.opCount;
       let p2 = immPos;
-      if (row.opCount > 0) p2 = operand(out, 0, row.op0, bytes, p2, opcode);
-      if (row.opCount > 1) p2 = operand(out, 1, row.op1, bytes, p2, opcode);
-      if (row.opCount > 2) p2 = operand(out, 2, row.op2, bytes, p2, opcode);
+      if (row.opCount > 0) p2 = operand(st, out, 0, row.op0, bytes, p2, opcode);
+      if (row.opCount > 1) p2 = operand(st, out, 1, row.op1, bytes, p2, opcode);
+      if (row.opCount > 2) p2 = operand(st, out, 2, row.op2, bytes, p2, opcode);
       if (out.segment < 0 && modrm >= 0 && modrm < 0xc0) out.segment = 3;
     }
   }
-  out.length = pos - sStart;
-  out.status = DecodeStatus.Ok;
-  return DecodeStatus.Ok;
+  out.length = pos - st.start;
+  out.status = DS.Ok;
+  return DS.Ok;
 }
 
 /** Effective operand size (SDM Vol. 1 3.6.1, Vol. 2 2.2.1.2 and Table A-1 d64/f64). */
 function operandSize(flags: number, opsizePfx: number, w: number, mode: number): number {
   // A 66 that is the row's mandatory prefix is not an operand-size prefix.
-  const o = opsizePfx !== 0 && ((flags & F_PP66) === 0 || (flags & F_O66) !== 0);
+  const o = opsizePfx !== 0 && ((flags & Fl.Pp66) === 0 || (flags & Fl.O66) !== 0);
   if (mode === 64) {
-    if ((flags & F_F64) !== 0) return 64;
+    if ((flags & Fl.F64) !== 0) return 64;
     if (w) return 64;
-    if ((flags & F_D64) !== 0) return o ? 16 : 64;
+    if ((flags & Fl.D64) !== 0) return o ? 16 : 64;
     return o ? 16 : 32;
   }
   if (mode === 32) return o ? 16 : 32;
   return o ? 32 : 16;
 }
 
-function finishShort(out: Insn, pos: number, n: number): number {
+function finishShort(st: DecState, out: Insn, pos: number, n: number): number {
   // We needed bytes [pos, pos + n). Past the 15-byte limit it is #GP, else NeedMore.
   const needEnd = pos + n;
-  if (needEnd > sStart + 15) {
-    out.status = DecodeStatus.TooLong;
+  if (needEnd > st.start + 15) {
+    out.status = DS.TooLong;
     out.length = 15;
     out.need = 0;
-    return DecodeStatus.TooLong;
+    return DS.TooLong;
   }
-  out.status = DecodeStatus.NeedMore;
-  out.need = needEnd - sEnd;
+  out.status = DS.NeedMore;
+  out.need = needEnd - st.end;
   if (out.need < 1) out.need = 1;
-  out.length = sEnd - sStart;
-  return DecodeStatus.NeedMore;
+  out.length = st.end - st.start;
+  return DS.NeedMore;
 }
 
-function invalid(out: Insn, pos: number): number {
-  out.status = DecodeStatus.Invalid;
-  out.mnemonic = Mnemonic.INVALID;
-  out.length = pos - sStart;
-  return DecodeStatus.Invalid;
+function invalid(st: DecState, out: Insn, pos: number): number {
+  out.status = DS.Invalid;
+  out.mnemonic = Mn.INVALID;
+  out.length = pos - st.start;
+  return DS.Invalid;
 }
 
-/** Little-endian reads with the availability check; on a short read they record sFail and return 0. */
-function rd8(bytes: Uint8Array, pos: number): number {
-  if (pos + 1 > sLimit) { short(pos, 1); return 0; }
+/** Little-endian reads with the availability check; on a short read they record st.fail and return 0. */
+function rd8(st: DecState, bytes: Uint8Array, pos: number): number {
+  if (pos + 1 > st.limit) { short(st, pos, 1); return 0; }
   return bytes[pos]!;
 }
-function rd16(bytes: Uint8Array, pos: number): number {
-  if (pos + 2 > sLimit) { short(pos, 2); return 0; }
+function rd16(st: DecState, bytes: Uint8Array, pos: number): number {
+  if (pos + 2 > st.limit) { short(st, pos, 2); return 0; }
   return bytes[pos]! | (bytes[pos + 1]! << 8);
 }
-function rd32(bytes: Uint8Array, pos: number): number {
-  if (pos + 4 > sLimit) { short(pos, 4); return 0; }
+function rd32(st: DecState, bytes: Uint8Array, pos: number): number {
+  if (pos + 4 > st.limit) { short(st, pos, 4); return 0; }
   return (bytes[pos]! | (bytes[pos + 1]! << 8) | (bytes[pos + 2]! << 16) | (bytes[pos + 3]! << 24)) >>> 0;
 }
 
 /** Decodes the memory form of ModRM (mod != 11b) with SIB and displacement; returns the new position. */
-function decodeMem(out: Insn, bytes: Uint8Array, pos: number, modrm: number, asz: number, rex: number, mode: number): number {
+function decodeMem(st: DecState, out: Insn, bytes: Uint8Array, pos: number, modrm: number, asz: number, rex: number, mode: number): number {
   const mod = modrm >> 6;
   const rm = modrm & 7;
   let disp = 0;
@@ -420,31 +565,31 @@ function decodeMem(out: Insn, bytes: Uint8Array, pos: number, modrm: number, asz
     if (mod === 0 && rm === 6) {
       base = -1;
       ss = false;
-      disp = (rd16(bytes, pos) << 16) >> 16;
+      disp = (rd16(st, bytes, pos) << 16) >> 16;
       pos += 2;
     } else if (mod === 1) {
-      disp = (rd8(bytes, pos) << 24) >> 24;
+      disp = (rd8(st, bytes, pos) << 24) >> 24;
       pos += 1;
     } else if (mod === 2) {
-      disp = (rd16(bytes, pos) << 16) >> 16;
+      disp = (rd16(st, bytes, pos) << 16) >> 16;
       pos += 2;
     }
-    out.memBase = base < 0 ? 0 : (RegClass.Gpr16 << 5) | base;
-    out.memIndex = index < 0 ? 0 : (RegClass.Gpr16 << 5) | index;
+    out.memBase = base < 0 ? 0 : (RC.Gpr16 << 5) | base;
+    out.memIndex = index < 0 ? 0 : (RC.Gpr16 << 5) | index;
     out.memScale = 1;
     out.memDisp = disp >>> 0;
     out.memDispHi = disp < 0 ? 0xffffffff : 0;
     out.segment = out.segPrefix >= 0 ? out.segPrefix : ss ? 2 : 3;
     return pos;
   }
-  const cls = asz === 64 ? RegClass.Gpr64 : RegClass.Gpr32;
+  const cls = asz === 64 ? RC.Gpr64 : RC.Gpr32;
   let base = -1;
   let index = -1;
   let scale = 1;
   let ssDefault = false;
   if (rm === 4) {
     // SIB (SDM Table 2-3).
-    const sib = rd8(bytes, pos);
+    const sib = rd8(st, bytes, pos);
     pos++;
     const sbase = (sib & 7) | ((rex & 1) << 3);
     const sindex = ((sib >> 3) & 7) | ((rex & 2) << 2);
@@ -452,19 +597,19 @@ function decodeMem(out: Insn, bytes: Uint8Array, pos: number, modrm: number, asz
     if (sindex !== 4) index = sindex;
     if ((sib & 7) === 5 && mod === 0) {
       base = -1;
-      disp = rd32(bytes, pos) | 0;
+      disp = rd32(st, bytes, pos) | 0;
       pos += 4;
     } else {
       base = sbase;
       if (sbase === 4 || sbase === 5) ssDefault = true;
     }
   } else if (rm === 5 && mod === 0) {
-    disp = rd32(bytes, pos) | 0;
+    disp = rd32(st, bytes, pos) | 0;
     pos += 4;
     if (mode === 64) {
       // RIP-relative (SDM 2.2.1.6); EIP-relative with a 67 prefix.
       out.ripRelative = 1;
-      out.memBase = asz === 64 ? (RegClass.Ip << 5) : (RegClass.Ip << 5) | 1;
+      out.memBase = asz === 64 ? (RC.Ip << 5) : (RC.Ip << 5) | 1;
       out.memIndex = 0;
       out.memScale = 1;
       out.memDisp = disp >>> 0;
@@ -477,10 +622,10 @@ function decodeMem(out: Insn, bytes: Uint8Array, pos: number, modrm: number, asz
     if (base === 4 || base === 5) ssDefault = true;
   }
   if (mod === 1) {
-    disp = (rd8(bytes, pos) << 24) >> 24;
+    disp = (rd8(st, bytes, pos) << 24) >> 24;
     pos += 1;
   } else if (mod === 2) {
-    disp = rd32(bytes, pos) | 0;
+    disp = rd32(st, bytes, pos) | 0;
     pos += 4;
   }
   out.memBase = base < 0 ? 0 : (cls << 5) | base;
@@ -493,32 +638,32 @@ function decodeMem(out: Insn, bytes: Uint8Array, pos: number, modrm: number, asz
 }
 
 /** Size code -> bytes for the current operand/address size and mode. */
-function bytesOf(code: number): number {
+function bytesOf(st: DecState, code: number): number {
   switch (code) {
-    case S_0: return 0;
-    case S_B: return 1;
-    case S_W: return 2;
-    case S_D: return 4;
-    case S_Q: return 8;
-    case S_V: return sOsz >> 3;
-    case S_Z: return sOsz === 16 ? 2 : 4;
-    case S_Y: return sOsz === 64 ? 8 : 4;
-    case S_DQ: return 16;
-    case S_N: return sMode === 64 ? 8 : 4;
-    case S_P: return 2 + (sOsz >> 3);
-    case S_S: return sMode === 64 ? 10 : 6;
-    case S_T: return 10;
-    case S_E: return sOsz === 16 ? 14 : 28;
-    case S_ST: return sOsz === 16 ? 94 : 108;
-    case S_FX: return 512;
-    case S_A: return sOsz >> 2;
+    case Sz.Zero: return 0;
+    case Sz.B: return 1;
+    case Sz.W: return 2;
+    case Sz.D: return 4;
+    case Sz.Q: return 8;
+    case Sz.V: return st.osz >> 3;
+    case Sz.Z: return st.osz === 16 ? 2 : 4;
+    case Sz.Y: return st.osz === 64 ? 8 : 4;
+    case Sz.Dq: return 16;
+    case Sz.N: return st.mode === 64 ? 8 : 4;
+    case Sz.P: return 2 + (st.osz >> 3);
+    case Sz.S: return st.mode === 64 ? 10 : 6;
+    case Sz.T: return 10;
+    case Sz.E: return st.osz === 16 ? 14 : 28;
+    case Sz.St: return st.osz === 16 ? 94 : 108;
+    case Sz.Fx: return 512;
+    case Sz.A: return st.osz >> 2;
   }
   return 0;
 }
 
 /** A GPR id of `size` bytes and number `n`, honouring the legacy AH..BH rule for bytes without REX. */
-function gpr(size: number, n: number): number {
-  if (size === 1 && sRex === 0 && n >= 4 && n < 8) return (RegClass.Gpr8High << 5) | (n - 4);
+function gpr(st: DecState, size: number, n: number): number {
+  if (size === 1 && st.rex === 0 && n >= 4 && n < 8) return (RC.Gpr8High << 5) | (n - 4);
   return (GPR_CLASS_BY_BYTES[size]! << 5) | n;
 }
 
@@ -532,187 +677,187 @@ function setOp(out: Insn, i: number, kind: number, reg: number): void {
 }
 
 /** Decodes operand i from its packed spec; returns the new position (immediates advance it). */
-function operand(out: Insn, i: number, spec: number, bytes: Uint8Array, pos: number, opcode: number): number {
+function operand(st: DecState, out: Insn, i: number, spec: number, bytes: Uint8Array, pos: number, opcode: number): number {
   const method = spec & 63;
   const rsz = (spec >> 6) & 31;
   const msz = (spec >> 11) & 31;
-  const modrm = sModrm;
-  const regf = ((modrm >> 3) & 7) | ((sRex & 4) << 1);
-  const rmf = (modrm & 7) | ((sRex & 1) << 3);
+  const modrm = st.modrm;
+  const regf = ((modrm >> 3) & 7) | ((st.rex & 4) << 1);
+  const rmf = (modrm & 7) | ((st.rex & 1) << 3);
   switch (method) {
-    case A_E:
-    case A_W:
-    case A_Q:
+    case Am.E:
+    case Am.W:
+    case Am.Q:
       if (modrm >= 0xc0) {
-        const rb = bytesOf(rsz);
+        const rb = bytesOf(st, rsz);
         out.operandWidth = rb;
-        if (method === A_E) setOp(out, i, OpKind.Reg, gpr(rb, rmf));
-        else if (method === A_W) setOp(out, i, OpKind.Reg, (RegClass.Xmm << 5) | rmf);
-        else setOp(out, i, OpKind.Reg, (RegClass.Mm << 5) | (modrm & 7));
+        if (method === Am.E) setOp(out, i, OK.Reg, gpr(st, rb, rmf));
+        else if (method === Am.W) setOp(out, i, OK.Reg, (RC.Xmm << 5) | rmf);
+        else setOp(out, i, OK.Reg, (RC.Mm << 5) | (modrm & 7));
       } else {
-        out.operandWidth = bytesOf(msz);
-        setOp(out, i, OpKind.Mem, 0);
+        out.operandWidth = bytesOf(st, msz);
+        setOp(out, i, OK.Mem, 0);
       }
       return pos;
-    case A_M:
-      out.operandWidth = bytesOf(msz);
-      setOp(out, i, OpKind.Mem, 0);
+    case Am.M:
+      out.operandWidth = bytesOf(st, msz);
+      setOp(out, i, OK.Mem, 0);
       return pos;
-    case A_R:
-      out.operandWidth = bytesOf(rsz);
-      setOp(out, i, OpKind.Reg, gpr(bytesOf(rsz), rmf));
+    case Am.R:
+      out.operandWidth = bytesOf(st, rsz);
+      setOp(out, i, OK.Reg, gpr(st, bytesOf(st, rsz), rmf));
       return pos;
-    case A_U:
+    case Am.U:
       out.operandWidth = 16;
-      setOp(out, i, OpKind.Reg, (RegClass.Xmm << 5) | rmf);
+      setOp(out, i, OK.Reg, (RC.Xmm << 5) | rmf);
       return pos;
-    case A_N:
+    case Am.N:
       out.operandWidth = 8;
-      setOp(out, i, OpKind.Reg, (RegClass.Mm << 5) | (modrm & 7));
+      setOp(out, i, OK.Reg, (RC.Mm << 5) | (modrm & 7));
       return pos;
-    case A_G:
-      setOp(out, i, OpKind.Reg, gpr(bytesOf(rsz), regf));
+    case Am.G:
+      setOp(out, i, OK.Reg, gpr(st, bytesOf(st, rsz), regf));
       return pos;
-    case A_V:
-      setOp(out, i, OpKind.Reg, (RegClass.Xmm << 5) | regf);
+    case Am.V:
+      setOp(out, i, OK.Reg, (RC.Xmm << 5) | regf);
       return pos;
-    case A_B:
-      setOp(out, i, OpKind.Reg, gpr(bytesOf(rsz), sVvvv));
+    case Am.B:
+      setOp(out, i, OK.Reg, gpr(st, bytesOf(st, rsz), st.vvvv));
       return pos;
-    case A_P:
-      setOp(out, i, OpKind.Reg, (RegClass.Mm << 5) | ((modrm >> 3) & 7));
+    case Am.P:
+      setOp(out, i, OK.Reg, (RC.Mm << 5) | ((modrm >> 3) & 7));
       return pos;
-    case A_S: {
+    case Am.S: {
       const s = (modrm >> 3) & 7;
-      if (s > 5 || (s === 1 && i === 0)) forceInvalid = 1; // Sreg 6/7 and MOV CS,r/m are #UD
-      setOp(out, i, OpKind.Reg, (RegClass.Seg << 5) | s);
+      if (s > 5 || (s === 1 && i === 0)) st.forceInvalid = 1; // Sreg 6/7 and MOV CS,r/m are #UD
+      setOp(out, i, OK.Reg, (RC.Seg << 5) | s);
       return pos;
     }
-    case A_C: {
+    case Am.C: {
       // Valid control registers: CR0, CR2, CR3, CR4, CR8 (SDM Vol. 2 MOV-Move to/from Control Registers).
-      if (!(regf === 0 || regf === 2 || regf === 3 || regf === 4 || regf === 8)) forceInvalid = 1;
-      setOp(out, i, OpKind.Reg, (RegClass.Cr << 5) | regf);
+      if (!(regf === 0 || regf === 2 || regf === 3 || regf === 4 || regf === 8)) st.forceInvalid = 1;
+      setOp(out, i, OK.Reg, (RC.Cr << 5) | regf);
       return pos;
     }
-    case A_D:
-      if (regf > 7) forceInvalid = 1;
-      setOp(out, i, OpKind.Reg, (RegClass.Dr << 5) | regf);
+    case Am.D:
+      if (regf > 7) st.forceInvalid = 1;
+      setOp(out, i, OK.Reg, (RC.Dr << 5) | regf);
       return pos;
-    case A_STI:
-      setOp(out, i, OpKind.Reg, (RegClass.St << 5) | (modrm & 7));
+    case Am.Sti:
+      setOp(out, i, OK.Reg, (RC.St << 5) | (modrm & 7));
       return pos;
-    case A_Z: {
-      const sz = bytesOf(rsz);
-      setOp(out, i, OpKind.Reg, gpr(sz, (opcode & 7) | ((sRex & 1) << 3)));
+    case Am.Z: {
+      const sz = bytesOf(st, rsz);
+      setOp(out, i, OK.Reg, gpr(st, sz, (opcode & 7) | ((st.rex & 1) << 3)));
       return pos;
     }
-    case A_FIX:
-      setOp(out, i, OpKind.Reg, spec >>> 16);
+    case Am.Fix:
+      setOp(out, i, OK.Reg, spec >>> 16);
       return pos;
-    case A_ACC:
-      setOp(out, i, OpKind.Reg, gpr(bytesOf(rsz), 0));
+    case Am.Acc:
+      setOp(out, i, OK.Reg, gpr(st, bytesOf(st, rsz), 0));
       return pos;
-    case A_ONE:
-      setOp(out, i, OpKind.Imm8, 0);
+    case Am.One:
+      setOp(out, i, OK.Imm8, 0);
       out.imm = 1;
       out.immHi = 0;
       return pos;
-    case A_I: {
-      const sz = bytesOf(rsz);
+    case Am.I: {
+      const sz = bytesOf(st, rsz);
       if (sz === 1) {
-        setOp(out, i, OpKind.Imm8, 0);
-        out.imm = rd8(bytes, pos);
+        setOp(out, i, OK.Imm8, 0);
+        out.imm = rd8(st, bytes, pos);
         out.immHi = 0;
         return pos + 1;
       }
       if (sz === 2) {
-        setOp(out, i, OpKind.Imm16, 0);
-        out.imm = rd16(bytes, pos);
+        setOp(out, i, OK.Imm16, 0);
+        out.imm = rd16(st, bytes, pos);
         out.immHi = 0;
         return pos + 2;
       }
       if (sz === 8) {
-        if (rsz === S_V) {
+        if (rsz === Sz.V) {
           // MOV r64, imm64 (B8+r with REX.W): the only 8-byte immediate.
-          setOp(out, i, OpKind.Imm64, 0);
-          out.imm = rd32(bytes, pos);
-          out.immHi = rd32(bytes, pos + 4);
+          setOp(out, i, OK.Imm64, 0);
+          out.imm = rd32(st, bytes, pos);
+          out.immHi = rd32(st, bytes, pos + 4);
           return pos + 8;
         }
       }
       // Iz: 4 bytes; with 64-bit operand size sign-extended to 64 (SDM 2.2.1.5).
-      const v = rd32(bytes, pos);
-      if (sOsz === 64) {
-        setOp(out, i, OpKind.Imm32Sx, 0);
+      const v = rd32(st, bytes, pos);
+      if (st.osz === 64) {
+        setOp(out, i, OK.Imm32Sx, 0);
         out.imm = v;
         out.immHi = (v | 0) < 0 ? 0xffffffff : 0;
       } else {
-        setOp(out, i, OpKind.Imm32, 0);
+        setOp(out, i, OK.Imm32, 0);
         out.imm = v;
         out.immHi = 0;
       }
       return pos + 4;
     }
-    case A_IBS: {
-      const v = (rd8(bytes, pos) << 24) >> 24;
-      setOp(out, i, OpKind.Imm8Sx, 0);
+    case Am.Ibs: {
+      const v = (rd8(st, bytes, pos) << 24) >> 24;
+      setOp(out, i, OK.Imm8Sx, 0);
       out.imm = v >>> 0;
       out.immHi = v < 0 ? 0xffffffff : 0;
       return pos + 1;
     }
-    case A_IB2:
-      setOp(out, i, OpKind.Imm8_2, 0);
-      out.imm2 = rd8(bytes, pos);
+    case Am.Ib2:
+      setOp(out, i, OK.Imm8_2, 0);
+      out.imm2 = rd8(st, bytes, pos);
       return pos + 1;
-    case A_J: {
+    case Am.J: {
       let v: number;
-      if (rsz === S_B) { v = (rd8(bytes, pos) << 24) >> 24; pos += 1; }
-      else if (sOsz === 16 && sMode !== 64) { v = (rd16(bytes, pos) << 16) >> 16; pos += 2; }
-      else { v = rd32(bytes, pos) | 0; pos += 4; }
-      setOp(out, i, OpKind.Rel, 0);
+      if (rsz === Sz.B) { v = (rd8(st, bytes, pos) << 24) >> 24; pos += 1; }
+      else if (st.osz === 16 && st.mode !== 64) { v = (rd16(st, bytes, pos) << 16) >> 16; pos += 2; }
+      else { v = rd32(st, bytes, pos) | 0; pos += 4; }
+      setOp(out, i, OK.Rel, 0);
       out.imm = v >>> 0;
       out.immHi = v < 0 ? 0xffffffff : 0;
       return pos;
     }
-    case A_A: {
+    case Am.A: {
       // ptr16:16 / ptr16:32: offset then selector.
-      setOp(out, i, OpKind.FarPtr, 0);
-      if (sOsz === 16) { out.imm = rd16(bytes, pos); pos += 2; }
-      else { out.imm = rd32(bytes, pos); pos += 4; }
-      out.imm2 = rd16(bytes, pos);
+      setOp(out, i, OK.FarPtr, 0);
+      if (st.osz === 16) { out.imm = rd16(st, bytes, pos); pos += 2; }
+      else { out.imm = rd32(st, bytes, pos); pos += 4; }
+      out.imm2 = rd16(st, bytes, pos);
       return pos + 2;
     }
-    case A_O: {
+    case Am.O: {
       // moffs: an address-size offset, no ModRM (SDM 2.2.1.4).
-      out.operandWidth = bytesOf(rsz);
-      setOp(out, i, OpKind.Mem, 0);
+      out.operandWidth = bytesOf(st, rsz);
+      setOp(out, i, OK.Mem, 0);
       out.memBase = 0; out.memIndex = 0; out.memScale = 1;
-      if (sAsz === 64) { out.memDisp = rd32(bytes, pos); out.memDispHi = rd32(bytes, pos + 4); pos += 8; }
-      else if (sAsz === 32) { out.memDisp = rd32(bytes, pos); out.memDispHi = 0; pos += 4; }
-      else { out.memDisp = rd16(bytes, pos); out.memDispHi = 0; pos += 2; }
+      if (st.asz === 64) { out.memDisp = rd32(st, bytes, pos); out.memDispHi = rd32(st, bytes, pos + 4); pos += 8; }
+      else if (st.asz === 32) { out.memDisp = rd32(st, bytes, pos); out.memDispHi = 0; pos += 4; }
+      else { out.memDisp = rd16(st, bytes, pos); out.memDispHi = 0; pos += 2; }
       out.segment = out.segPrefix >= 0 ? out.segPrefix : 3;
       return pos;
     }
-    case A_X:
-      out.operandWidth = bytesOf(rsz);
-      setOp(out, i, OpKind.StrSrc, 0);
+    case Am.X:
+      out.operandWidth = bytesOf(st, rsz);
+      setOp(out, i, OK.StrSrc, 0);
       out.segment = out.segPrefix >= 0 ? out.segPrefix : 3;
       return pos;
-    case A_Y:
-      out.operandWidth = bytesOf(rsz);
-      setOp(out, i, OpKind.StrDst, 0);
+    case Am.Y:
+      out.operandWidth = bytesOf(st, rsz);
+      setOp(out, i, OK.StrDst, 0);
       if (out.segment < 0) out.segment = 0;
       return pos;
-    case A_XDI:
-      setOp(out, i, OpKind.StrSrcDi, 0);
+    case Am.Xdi:
+      setOp(out, i, OK.StrSrcDi, 0);
       out.segment = out.segPrefix >= 0 ? out.segPrefix : 3;
       return pos;
-    case A_XLAT: {
+    case Am.Xlat: {
       out.operandWidth = 1;
-      setOp(out, i, OpKind.Mem, 0);
-      const cls = sAsz === 64 ? RegClass.Gpr64 : sAsz === 32 ? RegClass.Gpr32 : RegClass.Gpr16;
+      setOp(out, i, OK.Mem, 0);
+      const cls = st.asz === 64 ? RC.Gpr64 : st.asz === 32 ? RC.Gpr32 : RC.Gpr16;
       out.memBase = (cls << 5) | 3;
-      out.memIndex = RegClass.Gpr8 << 5; // AL
+      out.memIndex = RC.Gpr8 << 5; // AL
       out.memScale = 1;
       out.segment = out.segPrefix >= 0 ? out.segPrefix : 3;
       return pos;
@@ -721,7 +866,6 @@ function operand(out: Insn, i: number, spec: number, bytes: Uint8Array, pos: num
   return pos;
 }
 
-let forceInvalid = 0;
 
 /**
  * Decodes the instruction at bytes[offset] in `mode` (16, 32 or 64) into `out` (a new record if
