@@ -64,9 +64,11 @@ export interface MachineOptions {
   /**
    * The built-in PC devices (default all true): the dual 8259 + IOAPIC + one LAPIC per vCPU
    * (`irqchip`), the 8254 PIT, COM1 (16550A at 0x3F8, IRQ 4), the debug console (0xE9), QEMU's
-   * isa-debug-exit (0xF4), the HPET at 0xFED00000.
+   * isa-debug-exit (0xF4), the HPET at 0xFED00000, and the reset control register at 0xCF9
+   * (writing RST_CPU, bit 2, suspends the machine with the `reset` disposition: Intel ICH/PIIX4
+   * "Reset Control Register").
    */
-  devices?: Partial<Record<'irqchip' | 'pit' | 'uart' | 'debugcon' | 'debugExit' | 'hpet', boolean>>;
+  devices?: Partial<Record<'irqchip' | 'pit' | 'uart' | 'debugcon' | 'debugExit' | 'hpet' | 'resetControl', boolean>>;
   /** Serial output (COM1 transmit) as it happens; it is also buffered for `machine.uart.takeOutput()`. */
   onSerialOutput?: (bytes: Uint8Array) => void;
   /** Debug-console output as it happens. */
@@ -211,7 +213,7 @@ export class Machine {
       adMode: options.adMode ?? 'hardware',
       clock: options.clock ?? 'virtual',
       quantum: q,
-      devices: { irqchip: true, pit: true, uart: true, debugcon: true, debugExit: true, hpet: true, ...options.devices },
+      devices: { irqchip: true, pit: true, uart: true, debugcon: true, debugExit: true, hpet: true, resetControl: true, ...options.devices },
     };
     this.onExit = options.onExit ?? null;
     this.ramBytes = mib * 1024 * 1024;
@@ -247,6 +249,16 @@ export class Machine {
     if (want('debugExit')) {
       this.debugExit = new DebugExit((code) => this.suspend('poweroff', code));
       this.debugExit.attach(this.io);
+    }
+    if (want('resetControl')) {
+      let rcr = 0;
+      this.io.register(0xcf9, 1, {
+        read: () => rcr,
+        write: (_o, _s, v) => {
+          rcr = v & 0x0e;
+          if (v & 0x04) this.suspend('reset');
+        },
+      }, 'reset-control');
     }
     if (want('hpet') && this.irqchip) {
       this.hpet = new Hpet(this.clock, { wiring: this.irqchip.hpetWiring() });
@@ -354,9 +366,18 @@ export class Machine {
     return this.vcpus.filter((v) => v.runState === 'active').map((v) => v.id);
   }
 
-  /** Reset: vCPUs to their power-on state (APs wait for SIPI), suspension cleared, memory kept. */
+  /**
+   * Reset: vCPUs to their power-on state (APs wait for SIPI), the LAPICs, IOAPIC and HPET to theirs,
+   * suspension cleared, memory kept. (The 8259, 8254 and UART keep their registers: firmware
+   * programs them again, and they have no reset entry point yet.)
+   */
   reset(): void {
     for (const v of this.vcpus) v.powerOn();
+    if (this.irqchip) {
+      for (const a of this.irqchip.lapics) a.reset('power');
+      this.irqchip.ioapic.reset();
+    }
+    this.hpet?.reset();
     this.suspendedAs = null;
     this.exitCode = undefined;
     this.callerAccess = null;

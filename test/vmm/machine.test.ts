@@ -72,3 +72,42 @@ describe('Machine', () => {
     expect(b.rax & 0xffn).toBe(0x41n);
   });
 });
+
+describe('the memory assist on a machine', () => {
+  it('splits an access that crosses from RAM into a device page byte by byte (nvmm_assist_mem)', () => {
+    // mov rbx, 0x3FFFFE ; mov eax, [rbx] ; mov dword [rbx], 0x44332211 ; out 0xF4, al
+    const code = Uint8Array.of(
+      0x48, 0xc7, 0xc3, 0xfe, 0xff, 0x3f, 0x00, // mov rbx, 0x3ffffe
+      0x8b, 0x03, //                               mov eax, [rbx]
+      0xc7, 0x03, 0x11, 0x22, 0x33, 0x44, //       mov dword [rbx], 0x44332211
+      0xe6, 0xf4, //                               out 0xf4, al
+    );
+    const m = new Machine({ memoryMiB: 4 });
+    applyPlan(m, planFlat(code, { mode: 'long' }));
+    m.memory.write(0x3f_fffe, Uint8Array.of(0xaa, 0xbb));
+    const log: string[] = [];
+    m.onMmio({ base: 0x40_0000, length: 0x1000 }, {
+      read: (a, s) => (log.push(`r${s}@${a.toString(16)}`), a === 0x40_0000 ? 0xcc : 0xdd),
+      write: (a, s, v) => void log.push(`w${s}@${a.toString(16)}=${v.toString(16)}`),
+    });
+    const stop = m.run();
+    expect(stop).toEqual({ kind: 'suspended', disposition: 'poweroff', exitCode: ((0xddccbbaa & 0xff) << 1) | 1 });
+    expect(m.vcpus[0]!.getRegisters().rax).toBe(0xddcc_bbaan);
+    expect(log).toEqual(['r1@400000', 'r1@400001', 'w1@400000=33', 'w1@400001=44']);
+    const ram = new Uint8Array(2);
+    m.memory.read(0x3f_fffe, ram);
+    expect(Array.from(ram)).toEqual([0x11, 0x22]);
+  });
+});
+
+describe('guest-requested reset', () => {
+  it('a write of RST_CPU to port 0xCF9 suspends with the reset disposition; reset() restarts at the reset vector', () => {
+    // mov al, 0x06 ; out 0xCF9 needs DX: mov dx, 0xcf9 ; out dx, al
+    const code = Uint8Array.of(0x66, 0xba, 0xf9, 0x0c, 0xb0, 0x06, 0xee, 0xf4);
+    const m = new Machine({ memoryMiB: 4 });
+    applyPlan(m, planFlat(code, { mode: 'long' }));
+    expect(m.run()).toEqual({ kind: 'suspended', disposition: 'reset', exitCode: undefined });
+    m.reset();
+    expect(m.vcpus[0]!.getRegisters().rip).toBe(0xfff0n);
+  });
+});
