@@ -12,8 +12,6 @@ import { runRom } from './platform.js';
 const KNOWN: Record<string, string> = {
   dbg_breakpoints: 'DR0-DR3 breakpoints are not implemented yet',
   dbg_singlestep: 'TF single-step and the MOV SS #DB hold are not implemented yet',
-  df_taskgate: 'hardware task switches are not implemented yet',
-  task_switch: 'hardware task switches are not implemented yet',
   exc_ac: 'alignment checking (#AC) is not implemented by the interpreter',
   exc_fpu: 'x87 is not implemented (not advertised): #UD instead of #NM/#MF',
   exc_simd: 'SSE is not implemented (not advertised)',
@@ -24,7 +22,6 @@ const KNOWN: Record<string, string> = {
   int_shadow: 'needs the LAPIC (the Machine); the test platform has no devices',
   nmi_blocking: 'needs the LAPIC (the Machine); the test platform has no devices',
   paging_la57: '5-level paging (LA57) is not advertised',
-  mode_compat: 'under investigation',
 };
 
 describe('system fixtures (QEMU goldens)', () => {

@@ -223,11 +223,13 @@ export function execSystem(cpu: SysCpu, d: DI, m: number): number {
     }
     case Mnemonic.Retf: {
       const imm = i.opCount > 0 ? i.imm & 0xffff : 0;
+      cpu.nextInsn(d); // a fault puts RIP back on the instruction
       const r = sys.farReturn(i.opSize, imm);
       if (r === ST_OK) return C_JUMP;
       return st(cpu, r);
     }
     case Mnemonic.Iret: case Mnemonic.Iretd: case Mnemonic.Iretq: {
+      cpu.nextInsn(d); // saved as the old task's EIP by a task return; a fault puts RIP back
       const r = sys.iret(m === Mnemonic.Iret ? 16 : m === Mnemonic.Iretd ? 32 : 64);
       if (r === ST_OK) return C_JUMP;
       return st(cpu, r);

@@ -1501,7 +1501,9 @@ export class System {
       this.host.updateMode();
       return ST_OK;
     }
-    return this.protectedReturn(false, sel, ipLo, ipHi, w, imm);
+    const r = this.protectedReturn(false, sel, ipLo, ipHi, w, imm);
+    if (r === ST_OK) this.host.updateMode();
+    return r;
   }
 
   /**
@@ -1815,17 +1817,222 @@ export class System {
   // Task switches (SDM Vol. 3A ch. 8) — filled in by task.ts's logic below
   // =====================================================================================
 
-  private taskGateDelivery(_tssSel: number, _ext: number, _hasErr: boolean, _err: number): number {
-    return this.gp(0);
+  /** A task gate in the IDT (SDM INT n pseudocode, TASK-GATE): a nested task switch, then the error code. */
+  private taskGateDelivery(tssSel: number, ext: number, hasErr: boolean, err: number): number {
+    if ((tssSel & 4) !== 0 || (tssSel & 0xfffc) === 0) return this.gp((tssSel & 0xfffc) | ext);
+    return this.taskSwitch(tssSel, TS_INT, ext, hasErr, err);
   }
-  private taskSwitchTo(_tssSel: number, _reason: number, _ext: number, _hasErr: boolean, _err: number, _viaGate: boolean): number {
-    return this.gp(0);
+
+  /** CALL/JMP through a task gate (its TSS selector must be a GDT selector). */
+  private taskSwitchTo(tssSel: number, reason: number, ext: number, hasErr: boolean, err: number, _viaGate: boolean): number {
+    if ((tssSel & 4) !== 0 || (tssSel & 0xfffc) === 0) return this.gp(tssSel & 0xfffc);
+    return this.taskSwitch(tssSel, reason, ext, hasErr, err);
   }
-  private taskSwitchDesc(_sel: number, _reason: number, _ext: number, _hasErr: boolean, _err: number): number {
-    return this.gp(0);
+
+  /** CALL/JMP to a TSS descriptor. */
+  private taskSwitchDesc(sel: number, reason: number, ext: number, hasErr: boolean, err: number): number {
+    return this.taskSwitch(sel, reason, ext, hasErr, err);
   }
+
+  /** IRET with NT = 1: back to the task in the current TSS's back link (SDM IRET "TASK-RETURN"). */
   private taskReturn(): number {
-    return this.gp(0);
+    const u = this.u;
+    const tr = S_SEG + TR * SEG_STRIDE;
+    const link = this.rd(u[tr + SEG_BASE]!, 0, 2, -1);
+    if (link < 0) return this.failSt();
+    if ((link & 4) !== 0 || (link & 0xfffc) === 0) return this.fault(V_TS, true, link & 0xfffc);
+    return this.taskSwitch(link, TS_IRET, 0, false, 0);
+  }
+
+  /** Writes one byte of the GDT descriptor of `sel` (busy-bit updates): offset 5 = the type byte. */
+  private setDescType(sel: number, set: number, clear: number): number {
+    const u = this.u;
+    const a = u[S_GDTR]! + (sel & 0xfff8) + 5;
+    const hi = this.long ? u[S_GDTR + 1]! : 0;
+    const alo = a >>> 0, ahi = a >= TWO32 ? (hi + 1) >>> 0 : hi;
+    const b = this.rd(alo, ahi, 1, -1);
+    if (b < 0) return this.failSt();
+    if (!this.wr(alo, ahi, 1, ((b & ~clear) | set) & 0xff, 0, -1)) return this.failSt();
+    return ST_OK;
+  }
+
+  /**
+   * The hardware task switch (SDM Vol. 3A §8.3, Vol. 2 "TASK-SWITCH"): checks the new TSS, saves the
+   * current state in the current TSS, updates busy bits and the back link, loads TR, CR3, the
+   * registers, LDTR and the segments of the new task (faults from here on are taken in the new task,
+   * as #TS with the offending selector), then pushes an error code for an exception through a gate.
+   */
+  private taskSwitch(sel: number, reason: number, ext: number, hasErr: boolean, err: number): number {
+    const u = this.u;
+    const bad = reason === TS_IRET ? V_TS : V_GP;
+    let r = this.readDesc(sel, bad, ext);
+    if (r !== ST_OK) return r;
+    const nLo = this.dLo, nHi = this.dHi;
+    const attr = System.attrOf(nHi);
+    const type = attr & 0x1f;
+    if (reason === TS_IRET) {
+      if (type !== 0xb && type !== 0x3) return this.fault(V_TS, true, (sel & 0xfffc) | ext);
+    } else if (type !== 0x9 && type !== 0x1) return this.gp((sel & 0xfffc) | ext);
+    if ((attr & ATTR_P) === 0) return this.fault(V_NP, true, (sel & 0xfffc) | ext);
+    const t32 = (type & 8) !== 0;
+    if (System.limitOf(nLo, nHi) < (t32 ? 0x67 : 0x2b)) return this.fault(V_TS, true, (sel & 0xfffc) | ext);
+    const nb = System.baseOf(nLo, nHi);
+    // read the new task's state first: a fault here leaves the old task untouched
+    const v = this.params; // [0] cr3, [1] eip, [2] eflags, [3..10] gprs, [11..16] es..gs, [17] ldt
+    if (t32) {
+      for (let k = 0; k < 11; k++) {
+        const x = this.rd((nb + 0x1c + k * 4) >>> 0, 0, 4, -1);
+        if (x < 0) return this.failSt();
+        v[k] = x;
+      }
+      for (let k = 0; k < 7; k++) {
+        const x = this.rd((nb + 0x48 + k * 4) >>> 0, 0, 2, -1);
+        if (x < 0) return this.failSt();
+        v[11 + k] = x;
+      }
+    } else {
+      v[0] = u[S_CR3]!;
+      for (let k = 0; k < 10; k++) {
+        const x = this.rd((nb + 0x0e + k * 2) >>> 0, 0, 2, -1);
+        if (x < 0) return this.failSt();
+        v[1 + k] = x;
+      }
+      for (let k = 0; k < 4; k++) {
+        const x = this.rd((nb + 0x22 + k * 2) >>> 0, 0, 2, -1);
+        if (x < 0) return this.failSt();
+        v[11 + k] = x;
+      }
+      v[15] = 0; v[16] = 0;
+      const l = this.rd((nb + 0x2a) >>> 0, 0, 2, -1);
+      if (l < 0) return this.failSt();
+      v[17] = l;
+    }
+    // save the current task (TR.base)
+    const tr = S_SEG + TR * SEG_STRIDE;
+    const ob = u[tr + SEG_BASE]!;
+    const o32 = (u[tr + SEG_ATTR]! & 8) !== 0;
+    const oldSel = u[tr + SEG_SEL]!;
+    let flags = getFlags(u);
+    if (reason === TS_IRET) flags &= ~NT;
+    if (o32) {
+      if (!this.wr((ob + 0x20) >>> 0, 0, 4, u[S_RIP]!, 0, -1) || !this.wr((ob + 0x24) >>> 0, 0, 4, flags, 0, -1)) return this.failSt();
+      for (let k = 0; k < 8; k++) if (!this.wr((ob + 0x28 + k * 4) >>> 0, 0, 4, u[k * 2]!, 0, -1)) return this.failSt();
+      for (let k = 0; k < 6; k++) if (!this.wr((ob + 0x48 + k * 4) >>> 0, 0, 2, u[S_SEG + k * SEG_STRIDE + SEG_SEL]!, 0, -1)) return this.failSt();
+    } else {
+      if (!this.wr((ob + 0x0e) >>> 0, 0, 2, u[S_RIP]!, 0, -1) || !this.wr((ob + 0x10) >>> 0, 0, 2, flags, 0, -1)) return this.failSt();
+      for (let k = 0; k < 8; k++) if (!this.wr((ob + 0x12 + k * 2) >>> 0, 0, 2, u[k * 2]!, 0, -1)) return this.failSt();
+      for (let k = 0; k < 4; k++) if (!this.wr((ob + 0x22 + k * 2) >>> 0, 0, 2, u[S_SEG + k * SEG_STRIDE + SEG_SEL]!, 0, -1)) return this.failSt();
+    }
+    if (reason === TS_JMP || reason === TS_IRET) {
+      r = this.setDescType(oldSel, 0, 0x02);
+      if (r !== ST_OK) return r;
+    }
+    let nflags = v[2]!;
+    if (reason === TS_CALL || reason === TS_INT) {
+      if (!this.wr(nb, 0, 2, oldSel, 0, -1)) return this.failSt();
+      nflags |= NT;
+    }
+    if (reason !== TS_IRET) {
+      r = this.setDescType(sel, 0x02, 0);
+      if (r !== ST_OK) return r;
+    }
+    // TR, CR0.TS, CR3
+    this.dLo = nLo;
+    this.dHi = nHi | 0x200;
+    this.loadCache(TR, sel);
+    u[S_CR0] = (u[S_CR0]! | CR0_TS) >>> 0;
+    if (t32 && (u[S_CR0]! & CR0_PG) !== 0 && v[0] !== u[S_CR3]) {
+      u[S_CR3] = v[0]!;
+      u[S_CR3 + 1] = 0;
+      if ((u[S_CR4]! & CR4_PAE) !== 0) {
+        r = this.loadPdptes(u[S_CR0]!, u[S_CR4]!);
+        if (r !== ST_OK) return r;
+      }
+      this.host.flushTlb();
+    }
+    this.refresh();
+    // registers
+    u[S_RIP] = v[1]!;
+    u[S_RIP + 1] = 0;
+    setFlags(u, ((t32 ? nflags : (nflags & 0xffff) | (flags & 0xffff0000 & ~(VM | RF))) | 2) >>> 0);
+    for (let k = 0; k < 8; k++) { u[k * 2] = t32 ? v[3 + k]! : (u[k * 2]! & 0xffff0000) | (v[3 + k]! & 0xffff); u[k * 2 + 1] = 0; }
+    // selectors first (so a fault below leaves the new task's selectors visible), then descriptors
+    for (let k = 0; k < 6; k++) u[S_SEG + k * SEG_STRIDE + SEG_SEL] = v[11 + k]!;
+    u[S_SEG + LDTR * SEG_STRIDE + SEG_SEL] = v[17]!;
+    this.host.updateMode();
+    if ((nflags & VM) !== 0 && t32) {
+      for (let k = 0; k < 6; k++) this.loadReal(k, v[11 + k]!);
+      this.host.updateMode();
+    } else {
+      r = this.taskLoadSegments(v[17]!, v[11 + CS]!);
+      this.host.updateMode();
+      if (r !== ST_OK) return r;
+    }
+    if (hasErr) {
+      const f = this.frame;
+      f[0] = err >>> 0; f[1] = 0;
+      r = this.pushCurrent(t32 ? 4 : 2, 1);
+      if (r !== ST_OK) return r;
+    }
+    if (u[S_RIP]! > u[S_SEG + CS * SEG_STRIDE + SEG_LIMIT]!) return this.gp(ext);
+    return ST_OK;
+  }
+
+  /** LDTR, CS, SS, DS, ES, FS, GS of the new task with the checks of SDM Table 8-? (#TS with the selector). */
+  private taskLoadSegments(ldt: number, cs: number): number {
+    const u = this.u;
+    let r: number;
+    // LDTR
+    if ((ldt & 0xfffc) === 0) {
+      u[S_SEG + LDTR * SEG_STRIDE + SEG_ATTR] = ATTR_UNUSABLE;
+    } else {
+      if ((ldt & 4) !== 0) return this.fault(V_TS, true, ldt & 0xfffc);
+      r = this.readDesc(ldt, V_TS, 0);
+      if (r !== ST_OK) return r;
+      const a = System.attrOf(this.dHi);
+      if ((a & 0x1f) !== 0x2) return this.fault(V_TS, true, ldt & 0xfffc);
+      if ((a & ATTR_P) === 0) return this.fault(V_TS, true, ldt & 0xfffc);
+      this.loadCache(LDTR, ldt);
+    }
+    // CS
+    if ((cs & 0xfffc) === 0) return this.fault(V_TS, true, 0);
+    r = this.readDesc(cs, V_TS, 0);
+    if (r !== ST_OK) return r;
+    let a = System.attrOf(this.dHi);
+    const rpl = cs & 3;
+    const dpl = (a >>> 5) & 3;
+    if ((a & 0x18) !== 0x18 || ((a & 4) !== 0 ? dpl > rpl : dpl !== rpl)) return this.fault(V_TS, true, cs & 0xfffc);
+    if ((a & ATTR_P) === 0) return this.fault(V_NP, true, cs & 0xfffc);
+    r = this.setAccessed();
+    if (r !== ST_OK) return r;
+    this.loadCache(CS, cs);
+    const cpl = rpl;
+    // SS
+    const ss = u[S_SEG + SS * SEG_STRIDE + SEG_SEL]!;
+    if ((ss & 0xfffc) === 0) return this.fault(V_TS, true, 0);
+    r = this.readDesc(ss, V_TS, 0);
+    if (r !== ST_OK) return r;
+    a = System.attrOf(this.dHi);
+    if ((ss & 3) !== cpl || ((a >>> 5) & 3) !== cpl || (a & 0x1a) !== 0x12) return this.fault(V_TS, true, ss & 0xfffc);
+    if ((a & ATTR_P) === 0) return this.fault(V_SS, true, ss & 0xfffc);
+    r = this.setAccessed();
+    if (r !== ST_OK) return r;
+    this.loadCache(SS, ss);
+    for (const s of [DS, ES, FS, GS]) {
+      const sel = u[S_SEG + s * SEG_STRIDE + SEG_SEL]!;
+      if ((sel & 0xfffc) === 0) { this.loadNull(s, sel); continue; }
+      r = this.readDesc(sel, V_TS, 0);
+      if (r !== ST_OK) return r;
+      a = System.attrOf(this.dHi);
+      const d = (a >>> 5) & 3;
+      if ((a & ATTR_S) === 0 || (a & 0xa) === 0x8) return this.fault(V_TS, true, sel & 0xfffc);
+      if ((a & 0xc) !== 0xc && (d < cpl || d < (sel & 3))) return this.fault(V_TS, true, sel & 0xfffc);
+      if ((a & ATTR_P) === 0) return this.fault(V_NP, true, sel & 0xfffc);
+      r = this.setAccessed();
+      if (r !== ST_OK) return r;
+      this.loadCache(s, sel);
+    }
+    return ST_OK;
   }
 }
 
