@@ -35,10 +35,10 @@ describe('LAPIC timer, guest level', () => {
 
   it('periodic: the current count reloads from the initial count (2475 after 25 more counts)', () => {
     // After the fifth SYNC: EOI (MMIO), iretq, cmp, jb, mov ecx, 1000 x loop, then the CCR read.
-    const readAt = syncs[5]![1] + MMIO_NS + 3 + 1 + 1000;
+    const readAt = syncs[5]![1] + MMIO_NS + 3 + 1 + 1000 + MMIO_NS;
     const counts = Math.floor((readAt - tArm) / NS_PER_COUNT); // 12,525 counts since the write
     expect(syncs[6]![0]).toBe(2500 - (counts % 2500));
-    expect(syncs[6]![1]).toBe(readAt + MMIO_NS + 3);
+    expect(syncs[6]![1]).toBe(readAt + 3);
   });
 
   it('one-shot while busy: the interrupt lands after exactly 10,000 instructions of the loop', () => {

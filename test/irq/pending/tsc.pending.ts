@@ -9,7 +9,7 @@
  * (see calibrate.test.ts for the timeline): the two RDTSCs are 1,000,707 virtual ns apart.
  */
 import { describe, expect, it } from 'vitest';
-import { runStory } from '../story.js';
+import { MMIO_NS, runStory } from '../story.js';
 
 /** TSC ticks per virtual ns: the vCPU's rate today (1 per retired instruction at 1 ns each). */
 const TSC_PER_NS = 1;
@@ -19,9 +19,9 @@ describe('TSC against the PIT, guest level', () => {
     const { syncs, end } = runStory('calibrate', { maxInstructions: 5_000_000 });
     expect(end).toBe('done');
     // RDTSC 1 retires at SYNC 1 + 3 (mov al, out, rdtsc); RDTSC 2 at the poll-count SYNC - 3 (its
-    // SYNC) - 1 (mov r10d), with the two MMIO reads between taking no time (story.ts MMIO_NS).
+    // SYNC) - 2 MMIO reads (story.ts MMIO_NS) - 1 (mov r10d).
     const t1 = syncs[1]![1] + 3;
-    const t2 = syncs[2]![1] - 3 - 1;
+    const t2 = syncs[2]![1] - 3 - 2 * MMIO_NS - 1;
     expect(t2 - t1).toBe(1_000_707);
     expect(syncs[3]![0]).toBe((t2 - t1) * TSC_PER_NS);
   });
