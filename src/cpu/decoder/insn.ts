@@ -264,124 +264,81 @@ export enum Mnemonic {
 
 /** The decoded instruction. See the file header for every field's encoding. */
 export class Insn {
+  // Every field is initialised with a number where it is declared (not `undefined` first, as a
+  // bare declaration would be under ES2022 class-field semantics), so V8 keeps number
+  // representations and a stored uint32 never allocates.
   /** DecodeStatus. When not Ok, only `length` (bytes consumed so far) and `need` are meaningful. */
-  status: number;
+  status: number = DecodeStatus.Invalid;
   /** With status NeedMore: the minimum number of bytes needed beyond those available (>= 1). */
-  need: number;
+  need: number = 0;
   /** Instruction length in bytes (1..15) when Ok. */
-  length: number;
+  length: number = 0;
   /** Code mode the bytes were decoded in: 16, 32 or 64. */
-  mode: number;
+  mode: number = 64;
   /** Mnemonic id. */
-  mnemonic: number;
+  mnemonic: number = Mnemonic.INVALID;
   /** Opcode: map << 8 | opcode byte; map 0 one-byte, 1 = 0F, 2 = 0F 38, 3 = 0F 3A (VEX/EVEX: mmmmm). */
-  op: number;
+  op: number = 0;
   /** The ModRM byte, or -1 if the instruction has none. */
-  modrm: number;
+  modrm: number = -1;
   /** Mandatory prefix of the opcode row (Pp). */
-  pp: number;
+  pp: number = 0;
   /** Condition code 0..15 for Jcc/SETcc/CMOVcc/FCMOVcc-like rows, else -1. */
-  cond: number;
+  cond: number = -1;
   /** Effective operand-size attribute: 16, 32 or 64. Byte operations still report it; see reg classes. */
-  opSize: number;
+  opSize: number = 32;
   /** Effective address-size attribute: 16, 32 or 64. */
-  addrSize: number;
+  addrSize: number = 64;
   /** PFX_* bits of the legacy prefixes that took effect. */
-  prefixes: number;
+  prefixes: number = 0;
   /** 1 if a LOCK prefix is present. */
-  lock: number;
+  lock: number = 0;
   /** Rep.* (last of F2/F3). */
-  rep: number;
+  rep: number = 0;
   /** Segment-override prefix (Seg index) that took effect, or -1. */
-  segPrefix: number;
+  segPrefix: number = -1;
   /** Effective segment (Seg index) of the memory operand (Mem / StrSrc), or -1 without one. */
-  segment: number;
+  segment: number = -1;
   /** The REX byte that took effect (0x40..0x4F), or 0 (none, or ignored because not last). */
-  rex: number;
+  rex: number = 0;
   /** Encoding. */
-  encoding: number;
+  encoding: number = 0;
   /** VEX/EVEX L (0,1,2), W (0,1), vvvv register index (0..31, un-inverted), EVEX aaa, z, b. */
-  vexL: number;
-  vexW: number;
-  vexV: number;
-  evexAaa: number;
-  evexZ: number;
-  evexB: number;
+  vexL: number = 0;
+  vexW: number = 0;
+  vexV: number = 0;
+  evexAaa: number = 0;
+  evexZ: number = 0;
+  evexB: number = 0;
   /** Number of operands (0..4). */
-  opCount: number;
-  opKind0: number;
-  opKind1: number;
-  opKind2: number;
-  opKind3: number;
-  reg0: number;
-  reg1: number;
-  reg2: number;
-  reg3: number;
-  memBase: number;
-  memIndex: number;
+  opCount: number = 0;
+  opKind0: number = 0;
+  opKind1: number = 0;
+  opKind2: number = 0;
+  opKind3: number = 0;
+  reg0: number = 0;
+  reg1: number = 0;
+  reg2: number = 0;
+  reg3: number = 0;
+  memBase: number = 0;
+  memIndex: number = 0;
   /** 1, 2, 4 or 8 (1 when there is no index). */
-  memScale: number;
+  memScale: number = 1;
   /** Displacement, sign-extended to 64 bits: low and high uint32 halves. */
-  memDisp: number;
-  memDispHi: number;
+  memDisp: number = 0;
+  memDispHi: number = 0;
   /** 1 if the memory operand is RIP/EIP-relative (64-bit mode, mod=00 r/m=101). */
-  ripRelative: number;
+  ripRelative: number = 0;
   /** Immediate or branch displacement, low/high uint32 halves (see OpKind docs). */
-  imm: number;
-  immHi: number;
+  imm: number = 0;
+  immHi: number = 0;
   /** Second immediate: ENTER's level (Imm8_2), or the selector of a far pointer (FarPtr). */
-  imm2: number;
+  imm2: number = 0;
   /**
    * Size in bytes of the r/m (or moffs / string element / x87 memory) operand, whether the operand
    * turned out to be a register or memory; 0 if the instruction has no such operand.
    */
-  operandWidth: number;
-
-  constructor() {
-    this.status = DecodeStatus.Invalid;
-    this.need = 0;
-    this.length = 0;
-    this.mode = 64;
-    this.mnemonic = Mnemonic.INVALID;
-    this.op = 0;
-    this.modrm = -1;
-    this.pp = 0;
-    this.cond = -1;
-    this.opSize = 32;
-    this.addrSize = 64;
-    this.prefixes = 0;
-    this.lock = 0;
-    this.rep = 0;
-    this.segPrefix = -1;
-    this.segment = -1;
-    this.rex = 0;
-    this.encoding = 0;
-    this.vexL = 0;
-    this.vexW = 0;
-    this.vexV = 0;
-    this.evexAaa = 0;
-    this.evexZ = 0;
-    this.evexB = 0;
-    this.opCount = 0;
-    this.opKind0 = 0;
-    this.opKind1 = 0;
-    this.opKind2 = 0;
-    this.opKind3 = 0;
-    this.reg0 = 0;
-    this.reg1 = 0;
-    this.reg2 = 0;
-    this.reg3 = 0;
-    this.memBase = 0;
-    this.memIndex = 0;
-    this.memScale = 1;
-    this.memDisp = 0;
-    this.memDispHi = 0;
-    this.ripRelative = 0;
-    this.imm = 0;
-    this.immHi = 0;
-    this.imm2 = 0;
-    this.operandWidth = 0;
-  }
+  operandWidth: number = 0;
 }
 
 /** Name of a mnemonic id (iced-x86 spelling), e.g. "Add". */
