@@ -11,7 +11,7 @@
  *   device sees an MMIO write at the time of the instruction before it.
  */
 import { readFileSync } from 'node:fs';
-import { TestGuest, type TestGuestOptions } from '../../src/testing.js';
+import { HARNESS_PORTS, Machine, TestGuest, type TestGuestOptions } from '../../src/testing.js';
 
 /** Virtual ns an MMIO instruction (completed by the assist) adds to the clock. */
 export const MMIO_NS = 0;
@@ -42,5 +42,21 @@ export function continueStory(guest: TestGuest): Story {
     }
     const end = e.kind === 'done' ? 'done' : e.kind === 'assert' ? `assert: ${e.message}` : JSON.stringify(e, (_k, v) => (typeof v === 'bigint' ? `${v}` : v));
     return { syncs, end, guest };
+  }
+}
+
+/**
+ * Runs a machine restored from a snapshot (no TestGuest around it) to its DONE, handling the
+ * harness ports the same way: the SYNC values and times from there on, then the end.
+ */
+export function runRestored(m: Machine, maxInstructions = 10_000_000): { syncs: Array<[number, number]>; end: string } {
+  const syncs: Array<[number, number]> = [];
+  for (;;) {
+    const stop = m.run({ maxInstructions });
+    if (stop.kind !== 'exit' || stop.exit.reason !== 'io' || !stop.exit.write) return { syncs, end: stop.kind === 'exit' ? stop.exit.reason : stop.kind };
+    const x = stop.exit;
+    if (x.port === HARNESS_PORTS.SYNC) syncs.push([x.value >>> 0, m.clock.now()]);
+    else if (x.port === HARNESS_PORTS.DONE) return { syncs, end: x.value === 0 ? 'done' : `fail ${x.value}` };
+    else return { syncs, end: `io ${x.port}` };
   }
 }
