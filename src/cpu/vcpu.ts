@@ -24,7 +24,7 @@ import { ACC_FETCH, ACC_READ, ACC_WRITE, PhysResult, type PhysicalSpace } from '
 import {
   AC, AF, ATTR_DB, ATTR_L, CF, CR0_PE, CS, CpuState, DF, EFER_LMA, ID, IF, IOPL, L_MASK, NT, OF, PF, RF,
   S_CR0, S_EFER, S_RFLAGS, S_RIP, S_SEG, S_T, S_TSC, S_TSC_AUX, SEG_ATTR, SEG_BASE, SEG_BASE_HI, SEG_SEL, SEG_STRIDE,
-  SF, SS, TF, VM, ZF, S_MODE, SEG_LIMIT, S_CR2, S_CR4, CR4_TSD,
+  SF, SS, TF, VM, ZF, S_MODE, SEG_LIMIT, S_CR2, S_CR4, CR4_TSD, S_DR7,
 } from './state.js';
 import { alu, alu64, dec, dec64, inc, inc64, neg, neg64 } from './exec/alu.js';
 import { shift, shift64, shiftDouble, shiftDouble64 } from './exec/shift.js';
@@ -284,6 +284,11 @@ export class Vcpu implements SystemHost, SysCpu {
         break;
       }
       this.budgetLeft = left;
+      if ((u[S_RFLAGS]! & TF) !== 0 || (u[S_DR7]! & 0xff) !== 0 || this.sys.heldDb !== 0) {
+        // debug mode: one instruction at a time with breakpoints and single-step (SDM Vol. 3A ch. 18)
+        if (this.stepDebug() !== 0) break;
+        continue;
+      }
       const blk = this.fetchBlock();
       if (blk === null) {
         if (this.sys.pendVector >= 0 && this.deliverPending()) continue;
@@ -302,6 +307,69 @@ export class Vcpu implements SystemHost, SysCpu {
     ex.ripHi = hi;
     ex.nextRipLo = nlo;
     ex.nextRipHi = nhi;
+  }
+
+  /**
+   * Executes one instruction with the debug checks (SDM Vol. 3A §18.3.1, §6.8.3): an instruction
+   * breakpoint is a fault before it (suppressed by RF); after it, single-step (TF at its start, DR6.BS)
+   * and data breakpoints are one #DB trap; after MOV SS / POP SS they are held for one instruction.
+   * Returns 0 to continue, 1 to stop (exit filled).
+   */
+  private stepDebug(): number {
+    const u = this.u;
+    const sys = this.sys;
+    const lo = this.mode === 64 ? u[S_RIP]! : (u[S_RIP]! + u[S_SEG + CS * SEG_STRIDE + SEG_BASE]!) >>> 0;
+    const hi = this.mode === 64 ? u[S_RIP + 1]! : 0;
+    if (sys.heldDb < 0) {
+      // a trap from an instruction that ended with an exit: deliver it before the next one
+      const bits = sys.heldDb & 0x7fffffff;
+      sys.heldDb = 0;
+      sys.reportDb(bits);
+      return sys.deliver(EV_EXCEPTION, DB, false, 0, u[S_RIP]!, u[S_RIP + 1]!) === ST_OK ? 0 : 1;
+    }
+    if ((u[S_RFLAGS]! & RF) === 0 && (u[S_DR7]! & 0xff) !== 0) {
+      const b = sys.codeBreakpoints(lo, hi);
+      if (b !== 0) {
+        sys.reportDb(b);
+        if (sys.deliver(EV_EXCEPTION, DB, false, 0, u[S_RIP]!, u[S_RIP + 1]!) === ST_OK) return 0;
+        return 1;
+      }
+    }
+    const tf = (u[S_RFLAGS]! & TF) !== 0;
+    const held = sys.heldDb;
+    sys.heldDb = 0;
+    const blk = this.fetchBlock();
+    if (blk === null) return this.sys.pendVector >= 0 && this.deliverPending() ? 0 : 1;
+    const d = blk.insns[0]!;
+    const i = d.i;
+    const m = i.mnemonic;
+    let aLo = 0, aHi = 0;
+    const mem = d.hasMem && m !== Mnemonic.Lea && (u[S_DR7]! & 0xff) !== 0;
+    if (mem) { this.lin(d); aLo = this.aLo; aHi = this.aHi; }
+    const before = this.retired;
+    const r = this.execBlock(blk, 1);
+    if (this.retired === before) return r; // faulted: delivered (0) or an exit (1); no trap
+    let bits = 0;
+    if (tf && m !== Mnemonic.Int && m !== Mnemonic.Int3 && m !== Mnemonic.Into && m !== Mnemonic.Int1) bits |= 0x4000;
+    if (mem) {
+      const store = i.opKind0 === OpKind.Mem && m === Mnemonic.Mov;
+      const write = i.opKind0 === OpKind.Mem && m !== Mnemonic.Cmp && m !== Mnemonic.Test && m !== Mnemonic.Bt && m !== Mnemonic.Push;
+      bits |= sys.dataBreakpoints(aLo, aHi, d.memBits >>> 3, write, !store);
+    }
+    if (m !== Mnemonic.Iret && m !== Mnemonic.Iretd && m !== Mnemonic.Iretq) u[S_RFLAGS] = u[S_RFLAGS]! & ~RF;
+    bits |= held;
+    if ((m === Mnemonic.Mov || m === Mnemonic.Pop) && i.opKind0 === OpKind.Reg && i.reg0 === 194) {
+      // MOV SS / POP SS: debug exceptions wait until after the next instruction (SDM §6.8.3)
+      sys.heldDb = bits;
+      return r;
+    }
+    if (bits === 0) return r;
+    if (r !== 0) {
+      sys.heldDb = bits | 0x80000000;
+      return r;
+    }
+    sys.reportDb(bits);
+    return sys.deliver(EV_EXCEPTION, DB, false, 0, u[S_RIP]!, u[S_RIP + 1]!) === ST_OK ? 0 : 1;
   }
 
   /** Executes up to `left` instructions of the block; 0 to continue with the next block, 1 to stop. */

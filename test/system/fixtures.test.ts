@@ -10,8 +10,6 @@ import { fixtureNames, readGolden, readImage } from './golden.js';
 import { runRom } from './platform.js';
 
 const KNOWN: Record<string, string> = {
-  dbg_breakpoints: 'DR0-DR3 breakpoints are not implemented yet',
-  dbg_singlestep: 'TF single-step and the MOV SS #DB hold are not implemented yet',
   exc_ac: 'alignment checking (#AC) is not implemented by the interpreter',
   exc_fpu: 'x87 is not implemented (not advertised): #UD instead of #NM/#MF',
   exc_simd: 'SSE is not implemented (not advertised)',

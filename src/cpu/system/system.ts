@@ -1786,6 +1786,50 @@ export class System {
   }
 
   // =====================================================================================
+  // Debug breakpoints (SDM Vol. 3A §18.2.4-18.2.5, §18.3.1)
+  // =====================================================================================
+
+  /** DR6.B0-B3 bits of the enabled instruction breakpoints (R/W = 00) at linear address lo/hi. */
+  codeBreakpoints(lo: number, hi: number): number {
+    const u = this.u;
+    const dr7 = u[S_DR7]!;
+    let bits = 0;
+    for (let n = 0; n < 4; n++) {
+      if (((dr7 >>> (n * 2)) & 3) === 0 || ((dr7 >>> (16 + n * 4)) & 3) !== 0) continue;
+      if (u[S_DR + n * 2] === lo && (!this.long || u[S_DR + n * 2 + 1] === hi)) bits |= 1 << n;
+    }
+    return bits;
+  }
+
+  /**
+   * DR6.B0-B3 bits of the enabled data breakpoints hit by an access of `size` bytes at lo/hi:
+   * R/W = 01 matches writes, 11 reads and writes; LEN 00/01/11/10 = 1/2/4/8 bytes, the DR address
+   * aligned down to the length (§18.2.5).
+   */
+  dataBreakpoints(lo: number, hi: number, size: number, write: boolean, read: boolean): number {
+    const u = this.u;
+    const dr7 = u[S_DR7]!;
+    let bits = 0;
+    for (let n = 0; n < 4; n++) {
+      if (((dr7 >>> (n * 2)) & 3) === 0) continue;
+      const rw = (dr7 >>> (16 + n * 4)) & 3;
+      if (rw === 1 ? !write : rw === 3 ? !(read || write) : true) continue;
+      const lenCode = (dr7 >>> (18 + n * 4)) & 3;
+      const len = lenCode === 0 ? 1 : lenCode === 1 ? 2 : lenCode === 3 ? 4 : 8;
+      if (this.long && u[S_DR + n * 2 + 1] !== hi) continue;
+      const a = (u[S_DR + n * 2]! & ~(len - 1)) >>> 0;
+      if (lo < a + len && a < lo + size) bits |= 1 << n;
+    }
+    return bits;
+  }
+
+  /** Sets DR6 for a #DB: B0-B3 replaced by `bits`' low four, BS/BD/BT bits added (§18.2.3). */
+  reportDb(bits: number): void {
+    const u = this.u;
+    u[S_DR6] = (((u[S_DR6]! & ~0xf) | bits) | 0xffff0ff0) >>> 0;
+  }
+
+  // =====================================================================================
   // I/O permission (SDM Vol. 1 §19.5)
   // =====================================================================================
 
