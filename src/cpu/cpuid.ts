@@ -7,9 +7,30 @@
 export const VENDOR = 'GenuineIntel';
 
 /** Leaf 1 EDX bits we implement (Table 3-11). */
+export const CPUID1_EDX_DE = 1 << 2; // CR4.DE, DR4/DR5 #UD (src/cpu/system)
+export const CPUID1_EDX_PSE = 1 << 3;
 export const CPUID1_EDX_TSC = 1 << 4;
+export const CPUID1_EDX_MSR = 1 << 5;
+export const CPUID1_EDX_PAE = 1 << 6;
 export const CPUID1_EDX_CX8 = 1 << 8;
+export const CPUID1_EDX_SEP = 1 << 11; // SYSENTER/SYSEXIT
+export const CPUID1_EDX_MTRR = 1 << 12; // MTRRs stored (system/msr.ts)
+export const CPUID1_EDX_PGE = 1 << 13;
 export const CPUID1_EDX_CMOV = 1 << 15;
+export const CPUID1_EDX_PAT = 1 << 16;
+export const CPUID1_EDX_PSE36 = 1 << 17;
+export const CPUID1_EDX_CLFSH = 1 << 19;
+/** Leaf 1 ECX: PCID (17). */
+export const CPUID1_ECX_PCID = 1 << 17;
+/** Leaf 7 subleaf 0 EBX: FSGSBASE (0), SMEP (7), SMAP (20); ECX: UMIP (2). */
+export const CPUID7_EBX_FSGSBASE = 1 << 0;
+export const CPUID7_EBX_SMEP = 1 << 7;
+export const CPUID7_EBX_SMAP = 1 << 20;
+export const CPUID7_ECX_UMIP = 1 << 2;
+/** Leaf 0x80000001 EDX: SYSCALL (11), NX (20), 1 GiB pages (26). */
+export const EXT1_EDX_SYSCALL = 1 << 11;
+export const EXT1_EDX_NX = 1 << 20;
+export const EXT1_EDX_PAGE1GB = 1 << 26;
 /** Leaf 1 ECX bits (Table 3-10). */
 export const CPUID1_ECX_CX16 = 1 << 13;
 export const CPUID1_ECX_MOVBE = 1 << 22;
@@ -55,18 +76,23 @@ export function cpuidModel(leaf: number, subleaf: number, apicId: number, out: C
       // family 6, model 0x3A-like signature; stepping 9
       out.eax = 0x000306a9;
       out.ebx = ((apicId & 0xff) << 24) | (1 << 16) | (8 << 8);
-      out.ecx = CPUID1_ECX_CX16 | CPUID1_ECX_MOVBE | CPUID1_ECX_POPCNT;
-      out.edx = CPUID1_EDX_TSC | CPUID1_EDX_CX8 | CPUID1_EDX_CMOV;
+      out.ecx = CPUID1_ECX_CX16 | CPUID1_ECX_MOVBE | CPUID1_ECX_POPCNT | CPUID1_ECX_PCID;
+      out.edx = CPUID1_EDX_TSC | CPUID1_EDX_CX8 | CPUID1_EDX_CMOV | CPUID1_EDX_DE | CPUID1_EDX_PSE | CPUID1_EDX_MSR |
+        CPUID1_EDX_PAE | CPUID1_EDX_SEP | CPUID1_EDX_MTRR | CPUID1_EDX_PGE | CPUID1_EDX_PAT | CPUID1_EDX_PSE36 | CPUID1_EDX_CLFSH;
       return;
     case 7:
-      // subleaf 0: EAX = max subleaf 0; no structured extended features advertised yet
+      // subleaf 0: EAX = max subleaf 0; the system features src/cpu/system implements
+      if (subleaf === 0) {
+        out.ebx = CPUID7_EBX_FSGSBASE | CPUID7_EBX_SMEP | CPUID7_EBX_SMAP;
+        out.ecx = CPUID7_ECX_UMIP;
+      }
       return;
     case 0x80000000:
       out.eax = 0x80000008;
       return;
     case 0x80000001:
       out.ecx = EXT1_ECX_LAHF | EXT1_ECX_LZCNT;
-      out.edx = EXT1_EDX_LM | EXT1_EDX_RDTSCP;
+      out.edx = EXT1_EDX_LM | EXT1_EDX_RDTSCP | EXT1_EDX_SYSCALL | EXT1_EDX_NX | EXT1_EDX_PAGE1GB;
       return;
     case 0x80000002:
     case 0x80000003:
