@@ -435,6 +435,10 @@ function decodeVex(st: DecState, out: Insn, bytes: Uint8Array, pos: number, esc:
     rxb = (~p0 >> 5) & 7;
     map = p0 & 7;
     if ((p0 & 8) !== 0 || (p1 & 4) === 0) evexOk = false; // reserved bits (SDM 2.6.1)
+    // Outside 64-bit mode EVEX.V' must be 1 (only 8 registers, SDM 2.6.1).
+    if (st.mode !== 64 && (p2 & 8) === 0) evexOk = false;
+    // Zeroing-masking needs an opmask (z=1 with aaa=000 is #UD, SDM 2.6.9).
+    if ((p2 & 0x80) !== 0 && (p2 & 7) === 0) evexOk = false;
     w = p1 >> 7;
     vvvv = ((~p1 >> 3) & 15) | ((~p2 & 8) << 1);
     l = (p2 >> 5) & 3;
@@ -464,6 +468,8 @@ function decodeVex(st: DecState, out: Insn, bytes: Uint8Array, pos: number, esc:
   }
   st.modrm = modrm;
   const immPos = pos;
+  // EVEX.L'L = 11b is reserved unless EVEX.b on a register form selects rounding (SDM 2.6.8).
+  if (kind === En.Evex && l === 3 && !(out.evexB === 1 && modrm >= 0xc0)) evexOk = false;
   if ((info & VEX_IMM8) !== 0) pos += 1;
   if (pos > st.limit) short(st, immPos, 1);
   if (st.fail !== 0) return finishShort(st, out, st.fail, 0);
