@@ -158,6 +158,16 @@ function checkConstants(): void {
 }
 checkConstants();
 
+/**
+ * Prefix classes by byte (SDM 2.1.1): 1-6 segment override ES CS SS DS FS GS, 7 operand size,
+ * 8 address size, 9 LOCK, 10 F2, 11 F3, 12 REX (64-bit mode only); 0 not a prefix.
+ */
+const PREFIX_CLASS = new Uint8Array(256);
+PREFIX_CLASS[0x26] = 1; PREFIX_CLASS[0x2e] = 2; PREFIX_CLASS[0x36] = 3; PREFIX_CLASS[0x3e] = 4;
+PREFIX_CLASS[0x64] = 5; PREFIX_CLASS[0x65] = 6; PREFIX_CLASS[0x66] = 7; PREFIX_CLASS[0x67] = 8;
+PREFIX_CLASS[0xf0] = 9; PREFIX_CLASS[0xf2] = 10; PREFIX_CLASS[0xf3] = 11;
+for (let r = 0x40; r <= 0x4f; r++) PREFIX_CLASS[r] = 12;
+
 const GPR_CLASS_BY_BYTES = [0, RC.Gpr8, RC.Gpr16, 0, RC.Gpr32, 0, 0, 0, RC.Gpr64];
 
 /**
@@ -240,33 +250,23 @@ function decodeWith(st: DecState, out: Insn, bytes: Uint8Array, offset: number, 
   for (;;) {
     if (pos >= st.limit) return finishShort(st, out, pos, 1);
     b = bytes[pos]!;
-    switch (b) {
-      case 0x26: seg = 0; break;
-      case 0x2e: seg = 1; break;
-      case 0x36: seg = 2; break;
-      case 0x3e: seg = 3; break;
-      case 0x64: seg = 4; segFsGs = 4; break;
-      case 0x65: seg = 5; segFsGs = 5; break;
-      case 0x66: opsizePfx = 1; break;
-      case 0x67: adsizePfx = 1; break;
-      case 0xf0: lock = 1; break;
-      case 0xf2: lastRep = 0xf2; break;
-      case 0xf3: lastRep = 0xf3; break;
-      default:
-        if (mode === 64 && (b & 0xf0) === 0x40) {
-          rex = b;
-          pos++;
-          continue;
-        }
-        break;
-    }
-    if (b === 0x26 || b === 0x2e || b === 0x36 || b === 0x3e || b === 0x64 || b === 0x65 || b === 0x66 ||
-      b === 0x67 || b === 0xf0 || b === 0xf2 || b === 0xf3) {
-      rex = 0; // a REX followed by a legacy prefix is ignored (SDM 2.2.1)
+    const c = PREFIX_CLASS[b]!;
+    if (c === 0) break; // the common case: not a prefix
+    if (c === 12) {
+      if (mode !== 64) break; // 40-4F are INC/DEC outside 64-bit mode
+      rex = b;
       pos++;
       continue;
     }
-    break;
+    rex = 0; // a REX followed by a legacy prefix is ignored (SDM 2.2.1)
+    pos++;
+    if (c <= 6) {
+      seg = c - 1;
+      if (c >= 5) segFsGs = c - 1;
+    } else if (c === 7) opsizePfx = 1;
+    else if (c === 8) adsizePfx = 1;
+    else if (c === 9) lock = 1;
+    else lastRep = b; // F2 / F3
   }
   if (mode === 64 && segFsGs >= 0) seg = segFsGs;
   st.rex = rex;
