@@ -107,6 +107,10 @@ export class Vcpu implements SystemHost, SysCpu {
   exceptionBitmap = 0xffffffff;
   /** INT n (CD ib) ends the run with an `exception` exit for vector n instead of being delivered. */
   softwareInterruptExits = true;
+  /** Per segment register: 1 when its accesses need limit/null checks (recomputed on loads, updateMode). */
+  private readonly segChk = new Uint8Array(8);
+  /** The fault of a poisoned access (aHi = 0xFFFFFFFF outside 64-bit mode): #GP or #SS. */
+  private limitVec = 0;
 
   // ---- derived mode (updateMode) ----
   private mode = 32;
@@ -188,6 +192,7 @@ export class Vcpu implements SystemHost, SysCpu {
     // soft-TLB entries carry the U/S permission of the CPL that filled them (system/linear.ts)
     if (wasUser !== (this.cpl === 3)) this.flushTlb();
     this.sys.refresh();
+    for (let s = 0; s < 6; s++) this.segChk[s] = this.mode !== 64 && this.sys.needsSegCheck(s) ? 1 : 0;
   }
 
   /** Current code size (16, 32, 64). */
@@ -284,8 +289,10 @@ export class Vcpu implements SystemHost, SysCpu {
         break;
       }
       this.budgetLeft = left;
-      if ((u[S_RFLAGS]! & TF) !== 0 || (u[S_DR7]! & 0xff) !== 0 || this.sys.heldDb !== 0) {
-        // debug mode: one instruction at a time with breakpoints and single-step (SDM Vol. 3A ch. 18)
+      if ((u[S_RFLAGS]! & TF) !== 0 || (u[S_DR7]! & 0xff) !== 0 || this.sys.heldDb !== 0 ||
+          ((u[S_CR0]! & u[S_RFLAGS]! & AC) !== 0 && this.cpl === 3)) {
+        // debug mode: one instruction at a time with breakpoints and single-step (SDM Vol. 3A ch. 18),
+        // also used for alignment checking (CR0.AM = EFLAGS.AC = 1 at CPL 3, SDM §6.15 Interrupt 17)
         if (this.stepDebug() !== 0) break;
         continue;
       }
@@ -346,6 +353,15 @@ export class Vcpu implements SystemHost, SysCpu {
     let aLo = 0, aHi = 0;
     const mem = d.hasMem && m !== Mnemonic.Lea && (u[S_DR7]! & 0xff) !== 0;
     if (mem) { this.lin(d); aLo = this.aLo; aHi = this.aHi; }
+    if (d.hasMem && m !== Mnemonic.Lea && (u[S_CR0]! & u[S_RFLAGS]! & AC) !== 0 && this.cpl === 3) {
+      this.lin(d);
+      const size = d.memBits >>> 3;
+      if (size > 1 && (this.aLo & (size - 1)) !== 0) {
+        this.cur = d;
+        this.sys.fault(17, true, 0); // #AC(0)
+        return this.deliverPending() ? 0 : 1;
+      }
+    }
     const before = this.retired;
     const r = this.execBlock(blk, 1);
     if (this.retired === before) return r; // faulted: delivered (0) or an exit (1); no trap
@@ -740,6 +756,20 @@ export class Vcpu implements SystemHost, SysCpu {
     }
     this.aLo = (ea + this.u[S_SEG + seg * SEG_STRIDE + SEG_BASE]!) >>> 0;
     this.aHi = 0;
+    if (this.segChk[seg] !== 0) this.checkLimit(seg, ea, d.memBits >>> 3);
+  }
+
+  /**
+   * Segment limit / null-segment check (system/system.ts segFault): a violation poisons the address
+   * (aHi = 0xFFFFFFFF can never hit the soft TLB outside 64-bit mode), so the access that follows
+   * takes the slow path and `translate` raises the fault. No access, no fault (LEA-like uses).
+   */
+  private checkLimit(seg: number, ea: number, size: number): void {
+    const v = this.sys.segFault(seg, ea, size === 0 ? 1 : size);
+    if (v !== 0) {
+      this.limitVec = v;
+      this.aHi = 0xffffffff;
+    }
   }
 
   /** Linear address of seg:off for implicit operands (string, stack) with an address size. */
@@ -767,6 +797,7 @@ export class Vcpu implements SystemHost, SysCpu {
       } else {
         this.aLo = (ea + this.u[S_SEG + seg * SEG_STRIDE + SEG_BASE]!) >>> 0;
         this.aHi = 0;
+        if (this.segChk[seg] !== 0) this.checkLimit(seg, ea, 1);
       }
     }
     this.aSeg = seg;
@@ -815,6 +846,13 @@ export class Vcpu implements SystemHost, SysCpu {
    * Guest paging: not walked yet (linear = guest-physical); the memory room's walker plugs in here.
    */
   private translate(lo: number, hi: number, acc: number): boolean {
+    if (hi === 0xffffffff && this.mode !== 64 && this.limitVec !== 0) {
+      // a segment-limit violation found when the address was formed (checkLimit)
+      const v = this.limitVec;
+      this.limitVec = 0;
+      this.raise(v, true, 0);
+      return false;
+    }
     if (this.mode === 64 && ((hi + 0x8000) >>> 0) >= 0x10000) {
       // non-canonical: #SS(0) for stack references, else #GP(0) (SDM Vol. 3A §6.15)
       this.raise(this.aSeg === SS && acc !== ACC_FETCH ? SSF : GP, true, 0);
@@ -1924,6 +1962,7 @@ export class Vcpu implements SystemHost, SysCpu {
       return C_FAULT;
     }
     if (s === SS) this.updateMode();
+    else this.segChk[s] = this.mode !== 64 && this.sys.needsSegCheck(s) ? 1 : 0;
     return C_NEXT;
   }
 

@@ -10,13 +10,9 @@ import { fixtureNames, readGolden, readImage } from './golden.js';
 import { runRom } from './platform.js';
 
 const KNOWN: Record<string, string> = {
-  exc_ac: 'alignment checking (#AC) is not implemented by the interpreter',
   exc_fpu: 'x87 is not implemented (not advertised): #UD instead of #NM/#MF',
   exc_simd: 'SSE is not implemented (not advertised)',
   exc_vectors64: 'x87 is not implemented (not advertised): #UD instead of #NM',
-  exc_limit32: 'data-segment limit checks are not in the interpreter hot path yet',
-  mode_unreal: 'real-mode segment limit checks are not in the interpreter hot path yet',
-  exc_seg_load: 'a null data segment is not checked on use by the interpreter yet',
   int_shadow: 'needs the LAPIC (the Machine); the test platform has no devices',
   nmi_blocking: 'needs the LAPIC (the Machine); the test platform has no devices',
   paging_la57: '5-level paging (LA57) is not advertised',

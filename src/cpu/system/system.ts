@@ -1786,6 +1786,33 @@ export class System {
   }
 
   // =====================================================================================
+  // Segment limits on use (SDM Vol. 3A §5.3; Vol. 2 "Protected Mode Exceptions" of every memory
+  // instruction; real mode §20.1.1 keeps the limit of the hidden part)
+  // =====================================================================================
+
+  /** True when accesses through `seg` need the checks below (not a flat 4 GiB expand-up segment). */
+  needsSegCheck(seg: number): boolean {
+    const u = this.u;
+    const o = S_SEG + seg * SEG_STRIDE;
+    const attr = u[o + SEG_ATTR]!;
+    if ((attr & ATTR_UNUSABLE) !== 0) return this.pmode && !this.v86;
+    return u[o + SEG_LIMIT] !== 0xffffffff || (attr & 0x1c) === 0x14;
+  }
+
+  /**
+   * 0 when an access of `size` bytes at offset `ea` of `seg` is within the segment, else the vector:
+   * #SS for SS, #GP for the others (both with error code 0); a null (unusable) data segment is #GP(0).
+   */
+  segFault(seg: number, ea: number, size: number): number {
+    const u = this.u;
+    const o = S_SEG + seg * SEG_STRIDE;
+    const attr = u[o + SEG_ATTR]!;
+    const vec = seg === SS ? V_SS : V_GP;
+    if ((attr & ATTR_UNUSABLE) !== 0) return this.pmode && !this.v86 ? vec : 0;
+    return System.inLimit(attr, u[o + SEG_LIMIT]!, ea, size) ? 0 : vec;
+  }
+
+  // =====================================================================================
   // Debug breakpoints (SDM Vol. 3A §18.2.4-18.2.5, §18.3.1)
   // =====================================================================================
 
