@@ -1423,7 +1423,8 @@ export class Vcpu implements SystemHost, SysCpu {
       case Op.Nop:
         return C_NEXT;
       case Op.Invalid:
-        return this.raise(UD, false, 0);
+        // x87/SSE are not implemented, but CR0.EM/TS still decide #NM first (SDM Vol. 3A Table 2-2)
+        return this.raise(d.i.status === DecodeStatus.Ok && this.sys.deviceNotAvailable(d.i.mnemonic) ? NM : UD, false, 0);
       case Op.TooLong:
         return this.raise(GP, true, 0);
       default:
@@ -1820,7 +1821,10 @@ export class Vcpu implements SystemHost, SysCpu {
         u[0] = (u[0]! & 0xffffff00) | v;
         return C_NEXT;
       }
-      case Mnemonic.Nop: case Mnemonic.Reservednop: case Mnemonic.Wait:
+      case Mnemonic.Wait:
+        // WAIT/FWAIT with CR0.TS = CR0.MP = 1 is #NM (SDM Vol. 3A Table 2-2)
+        return (u[S_CR0]! & 0xa) === 0xa ? this.raise(NM, false, 0) : C_NEXT;
+      case Mnemonic.Nop: case Mnemonic.Reservednop:
       case Mnemonic.Endbr32: case Mnemonic.Endbr64:
       case Mnemonic.Lfence: case Mnemonic.Mfence: case Mnemonic.Sfence:
       case Mnemonic.Prefetchnta: case Mnemonic.Prefetcht0: case Mnemonic.Prefetcht1: case Mnemonic.Prefetcht2:

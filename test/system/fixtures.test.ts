@@ -12,7 +12,6 @@ import { runRom } from './platform.js';
 const KNOWN: Record<string, string> = {
   exc_fpu: 'x87 is not implemented (not advertised): #UD instead of #NM/#MF',
   exc_simd: 'SSE is not implemented (not advertised)',
-  exc_vectors64: 'x87 is not implemented (not advertised): #UD instead of #NM',
   int_shadow: 'needs the LAPIC (the Machine); the test platform has no devices',
   nmi_blocking: 'needs the LAPIC (the Machine); the test platform has no devices',
   paging_la57: '5-level paging (LA57) is not advertised',
