@@ -154,3 +154,54 @@ describe('format (Intel syntax)', () => {
     expect(format(d('de c1', 32))).toBe('faddp st(1), st');
   });
 });
+
+describe('opcode maps and operand forms (SDM Appendix A)', () => {
+  it('BMI2 SHLX: ModRM.reg is the destination, ModRM.rm the source, VEX.vvvv the count', () => {
+    // VEX.LZ.66.0F38.W1 F7 /r: SHLX r64a, r/m64, r64b; vvvv=1110b (inverted) = RCX
+    const i = d('c4 e2 f1 f7 c2', 64);
+    expect([i.mnemonic, i.opSize, i.reg0, i.reg1, i.reg2]).toEqual([Mnemonic.Shlx, 64, Reg.Rax, Reg.Rdx, Reg.Rcx]);
+  });
+  it('BMI1 BLSR is VEX.0F38 F3 /1 with the destination in vvvv', () => {
+    const i = d('c4 e2 78 f3 c9', 64); // blsr eax, ecx
+    expect([i.mnemonic, i.reg0, i.reg1]).toEqual([Mnemonic.Blsr, Reg.Eax, Reg.Ecx]);
+  });
+  it('x87 register forms: DC E8+i is FSUB ST(i), ST(0); D9 C8+i FXCH', () => {
+    const i = d('dc e9', 32);
+    expect([i.mnemonic, i.reg0, i.reg1]).toEqual([Mnemonic.Fsub, Reg.St0 + 1, Reg.St0]);
+    expect(d('d9 c9', 32).mnemonic).toBe(Mnemonic.Fxch);
+  });
+  it('x87 memory forms carry the operand width: DD /0 is FLD m64fp, DB /5 FLD m80fp', () => {
+    expect([d('dd 00', 32).mnemonic, d('dd 00', 32).operandWidth]).toEqual([Mnemonic.Fld, 8]);
+    expect(d('db 28', 32).operandWidth).toBe(10);
+  });
+  it('a mandatory 66 is not an operand-size prefix: 66 0F 6E is MOVD xmm, r/m32', () => {
+    const i = d('66 0f 6e c1', 64);
+    expect([i.mnemonic, i.reg0, i.reg1]).toEqual([Mnemonic.Movd, Reg.Xmm0, Reg.Ecx]);
+    expect(d('66 48 0f 6e c1', 64).mnemonic).toBe(Mnemonic.Movq);
+  });
+  it('F3 0F B8 is POPCNT and a 66 there is still an operand-size prefix', () => {
+    const i = d('66 f3 0f b8 c1', 64);
+    expect([i.mnemonic, i.reg0]).toEqual([Mnemonic.Popcnt, Reg.Ax]);
+  });
+  it('Jcc rel16 in 16-bit code; near branches are 64-bit in 64-bit mode whatever 66 says', () => {
+    const i = d('0f 84 fe ff', 16);
+    expect([i.mnemonic, i.length, i.imm | 0, i.opSize]).toEqual([Mnemonic.Je, 4, -2, 16]);
+    const j = d('66 e8 00 00 00 00', 64);
+    expect([j.length, j.opSize]).toEqual([6, 64]);
+  });
+  it('FF /3 is CALL m16:32 (6-byte pointer) and needs a memory operand', () => {
+    const i = d('ff 18', 32);
+    expect([i.mnemonic, i.opKind0, i.operandWidth]).toEqual([Mnemonic.Call, OpKind.Mem, 6]);
+    expect(d('ff d8', 32).status).toBe(DecodeStatus.Invalid);
+  });
+  it('MOV to CR8 with REX.R; CR1 is #UD; the ModRM mod bits are ignored', () => {
+    const i = d('44 0f 22 c0', 64);
+    expect([i.reg0, i.reg1]).toEqual([Reg.Cr0 + 8, Reg.Rax]);
+    expect(d('0f 22 c8', 64).status).toBe(DecodeStatus.Invalid);
+    expect(d('0f 20 00', 64).length).toBe(3);
+  });
+  it('string instructions report implicit operands with the address size', () => {
+    const i = d('67 a5', 64); // movsd with 32-bit addressing: es:[edi], [esi]
+    expect([i.mnemonic, i.opKind0, i.opKind1, i.addrSize, i.operandWidth]).toEqual([Mnemonic.Movsd, OpKind.StrDst, OpKind.StrSrc, 32, 4]);
+  });
+});
