@@ -107,6 +107,10 @@ export class Vcpu implements SystemHost, SysCpu {
   exceptionBitmap = 0xffffffff;
   /** INT n (CD ib) ends the run with an `exception` exit for vector n instead of being delivered. */
   softwareInterruptExits = true;
+  /** Exit with `interrupt-window` at the first instruction boundary where a maskable interrupt can be taken. */
+  interruptWindowExiting = false;
+  /** Exit with `nmi-window` at the first instruction boundary where an NMI can be taken. */
+  nmiWindowExiting = false;
   /** Per segment register: 1 when its accesses need limit/null checks (recomputed on loads, updateMode). */
   private readonly segChk = new Uint8Array(8);
   /** The fault of a poisoned access (aHi = 0xFFFFFFFF outside 64-bit mode): #GP or #SS. */
@@ -240,6 +244,19 @@ export class Vcpu implements SystemHost, SysCpu {
   /** @internal */ tscHi(): number { return (this.u[S_TSC + 1]! + (this.u[S_TSC]! + this.retired >= TWO32 ? 1 : 0)) >>> 0; }
 
   /**
+   * True when a maskable interrupt can be taken now: RFLAGS.IF = 1 and no interrupt shadow (STI,
+   * MOV SS, POP SS) is active (SDM Vol. 3A §6.8.3; VMX interruptibility state).
+   */
+  get interruptible(): boolean {
+    return (this.u[S_RFLAGS]! & IF) !== 0 && !this.sys.shadow;
+  }
+
+  /** True while NMIs are blocked: from the delivery of an NMI until the next IRET (SDM Vol. 3A §6.7.1). */
+  get nmiBlocked(): boolean {
+    return this.sys.nmiBlocked;
+  }
+
+  /**
    * Queues an event for delivery at the start of the next run() (the monitor's VM-entry injection;
    * for example #GP(0) after an rdmsr/wrmsr exit for an MSR nobody implements). `kind`: 'exception',
    * 'nmi', 'interrupt' (external) or 'software-interrupt'.
@@ -289,11 +306,32 @@ export class Vcpu implements SystemHost, SysCpu {
         break;
       }
       this.budgetLeft = left;
+      if (this.interruptWindowExiting && (u[S_RFLAGS]! & IF) !== 0 && !this.sys.shadow) {
+        this.setExit('interrupt-window', u[S_RIP]!, u[S_RIP + 1]!, u[S_RIP]!, u[S_RIP + 1]!);
+        break;
+      }
+      if (this.nmiWindowExiting && !this.sys.nmiBlocked && !this.sys.shadow) {
+        this.setExit('nmi-window', u[S_RIP]!, u[S_RIP + 1]!, u[S_RIP]!, u[S_RIP + 1]!);
+        break;
+      }
       if ((u[S_RFLAGS]! & TF) !== 0 || (u[S_DR7]! & 0xff) !== 0 || this.sys.heldDb !== 0 ||
           ((u[S_CR0]! & u[S_RFLAGS]! & AC) !== 0 && this.cpl === 3)) {
         // debug mode: one instruction at a time with breakpoints and single-step (SDM Vol. 3A ch. 18),
         // also used for alignment checking (CR0.AM = EFLAGS.AC = 1 at CPL 3, SDM §6.15 Interrupt 17)
         if (this.stepDebug() !== 0) break;
+        continue;
+      }
+      if (this.sys.shadow) {
+        // the instruction after STI / MOV SS / POP SS runs alone; the shadow ends when it completes
+        const b1 = this.fetchBlock();
+        if (b1 === null) {
+          if (this.sys.pendVector >= 0 && this.deliverPending()) continue;
+          break;
+        }
+        const before = this.retired;
+        const r1 = this.execBlock(b1, 1);
+        if (this.retired !== before || r1 === 0) this.sys.shadow = false;
+        if (r1 !== 0) break;
         continue;
       }
       const blk = this.fetchBlock();
@@ -345,6 +383,7 @@ export class Vcpu implements SystemHost, SysCpu {
     const tf = (u[S_RFLAGS]! & TF) !== 0;
     const held = sys.heldDb;
     sys.heldDb = 0;
+    sys.shadow = false; // one instruction runs here: any interrupt shadow ends with it
     const blk = this.fetchBlock();
     if (blk === null) return this.sys.pendVector >= 0 && this.deliverPending() ? 0 : 1;
     const d = blk.insns[0]!;
@@ -1680,6 +1719,8 @@ export class Vcpu implements SystemHost, SysCpu {
       case Mnemonic.Std: u[S_RFLAGS] = u[S_RFLAGS]! | DF; return C_NEXT;
       case Mnemonic.Cli: case Mnemonic.Sti: {
         if (this.pmode && this.cpl > ((u[S_RFLAGS]! >>> 12) & 3)) return this.raise(GP, true, 0);
+        // STI that sets IF blocks interrupts until the next instruction completes (SDM Vol. 2 STI)
+        if (m === Mnemonic.Sti && (u[S_RFLAGS]! & IF) === 0) this.sys.shadow = true;
         u[S_RFLAGS] = m === Mnemonic.Sti ? u[S_RFLAGS]! | IF : u[S_RFLAGS]! & ~IF;
         return this.fallThrough(d);
       }
@@ -1939,6 +1980,7 @@ export class Vcpu implements SystemHost, SysCpu {
       if (s === CS) return this.raise(UD, false, 0);
       const r = this.loadSeg(s, v & 0xffff);
       if (r !== C_NEXT) return r;
+      if (s === SS) this.sys.shadow = true; // MOV SS: interrupt shadow (SDM Vol. 3A §6.8.3)
       return this.fallThrough(d);
     }
     if (c1 === 6) {
@@ -2022,6 +2064,7 @@ export class Vcpu implements SystemHost, SysCpu {
       this.addSp(osz >>> 3);
       const r = this.loadSeg(i.reg0 & 7, v & 0xffff);
       if (r !== C_NEXT) { u[8] = sp0; u[9] = sp1; return r; }
+      if ((i.reg0 & 7) === SS) this.sys.shadow = true; // POP SS: interrupt shadow (SDM Vol. 3A §6.8.3)
       return this.fallThrough(d);
     }
     const v = this.peek(osz, 0);

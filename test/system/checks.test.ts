@@ -412,3 +412,53 @@ describe('system instructions', () => {
     expectFault(r.run(), 13, 0);
   });
 });
+
+describe('interrupt shadow and event injection (SDM Vol. 3A 6.8.3, 6.7.1; Vol. 2 STI)', () => {
+  it('STI blocks interrupts for one instruction: the window opens after the instruction after STI', () => {
+    const r = rig();
+    const u = r.cpu.state.u32;
+    u[S_RFLAGS] = 0x2;
+    r.cpu.interruptWindowExiting = true;
+    r.code([0xfb, 0x90, 0x90, ...HLT]); // sti; nop; nop; hlt
+    const e = r.run();
+    expect(e.reason).toBe('interrupt-window');
+    expect(u[S_RIP]).toBe(CODE + 2);
+  });
+  it('MOV SS blocks interrupts for one instruction', () => {
+    const r = rig();
+    const u = r.cpu.state.u32;
+    u[S_RFLAGS] = 0x202;
+    r.code([...movAx(SEL.data), 0x8e, 0xd0, 0x90, ...HLT]); // mov ax, data; mov ss, ax; nop; hlt
+    expect(r.run(2).reason).toBe('budget');
+    expect(r.cpu.interruptible).toBe(false);
+    r.cpu.interruptWindowExiting = true;
+    const e = r.run();
+    expect(e.reason).toBe('interrupt-window');
+    expect(u[S_RIP]).toBe(CODE + 4 + 2 + 1);
+  });
+  it('an injected external interrupt is delivered through the IDT with IF cleared; NMI blocking lasts until IRET', () => {
+    const r = rig();
+    r.deliver();
+    const u = r.cpu.state.u32;
+    u[S_RFLAGS] = 0x202;
+    const h = CODE + 0x100;
+    r.w32(IDT_BASE + 0x40 * 8, ((SEL.code32 << 16) | (h & 0xffff)) >>> 0);
+    r.w32(IDT_BASE + 0x40 * 8 + 4, ((h & 0xffff0000) | 0x8e00) >>> 0);
+    r.w32(IDT_BASE + 2 * 8, ((SEL.code32 << 16) | (h & 0xffff)) >>> 0);
+    r.w32(IDT_BASE + 2 * 8 + 4, ((h & 0xffff0000) | 0x8e00) >>> 0);
+    r.mem.set([...HLT, 0xcf], h); // hlt; iretd
+    r.code([0x90, ...HLT]);
+    expect(r.cpu.interruptible).toBe(true);
+    r.cpu.injectEvent('interrupt', 0x40);
+    expect(r.run().reason).toBe('hlt');
+    expect(u[S_RIP]).toBe(h + 1);
+    expect(u[S_RFLAGS]! & 0x200).toBe(0);
+    expect(r.r32(STACK - 4)).toBe(0x202); // EFLAGS, CS, EIP of the interrupted code
+    expect(r.r32(STACK - 12)).toBe(CODE);
+    r.cpu.injectEvent('nmi', 2);
+    expect(r.run().reason).toBe('hlt');
+    expect(r.cpu.nmiBlocked).toBe(true);
+    expect(r.run().reason).toBe('hlt'); // IRETD from the NMI handler back to the first handler's HLT
+    expect(r.cpu.nmiBlocked).toBe(false);
+  });
+});

@@ -1104,6 +1104,7 @@ export class System {
       const r = this.deliverOnce(k, v, he, e);
       if (r === ST_OK) {
         if (k === EV_NMI) this.nmiBlocked = true;
+        this.shadow = false;
         this.host.updateMode();
         return ST_OK;
       }
