@@ -73,6 +73,9 @@ export interface SystemHost {
   codeWritten(ppn: number): void;
 }
 
+/** The data segment registers, in the order the SDM's RET/IRET pseudocode checks them. */
+const DATA_SEGS = new Uint8Array([ES, DS, FS, GS]);
+
 function canonical(hi: number): boolean {
   return ((hi + 0x8000) >>> 0) < 0x10000;
 }
@@ -1073,7 +1076,8 @@ export class System {
   /** After a privilege decrease: DS/ES/FS/GS whose DPL < CPL (data or non-conforming code) become null (SDM RET/IRET). */
   private nullifyDataSegs(cpl: number): void {
     const u = this.u;
-    for (const s of [ES, DS, FS, GS]) {
+    for (let k = 0; k < 4; k++) {
+      const s = DATA_SEGS[k]!;
       const o = S_SEG + s * SEG_STRIDE;
       const attr = u[o + SEG_ATTR]!;
       if ((attr & ATTR_UNUSABLE) !== 0) continue;
@@ -1212,14 +1216,13 @@ export class System {
       if (!this.mode64 && !inner && ist === 0) spHi = 0; // from compatibility mode at the same privilege: zero-extended
       if (!canonical(spHi)) return this.fault(V_SS, true, ext);
       spLo = (spLo & ~0xf) >>> 0;
-      let n = 0;
-      const push = (lo: number, hi: number): void => { f[2 * n] = lo; f[2 * n + 1] = hi; n++; };
-      push(oldSs, 0);
-      push(oldSpLo, this.mode64 ? oldSpHi : 0);
-      push(flags, 0);
-      push(u[S_SEG + CS * SEG_STRIDE + SEG_SEL]!, 0);
-      push(u[S_RIP]!, this.mode64 ? u[S_RIP + 1]! : 0);
-      if (hasErr) push(err >>> 0, 0);
+      f[0] = oldSs; f[1] = 0;
+      f[2] = oldSpLo; f[3] = this.mode64 ? oldSpHi : 0;
+      f[4] = flags; f[5] = 0;
+      f[6] = u[S_SEG + CS * SEG_STRIDE + SEG_SEL]!; f[7] = 0;
+      f[8] = u[S_RIP]!; f[9] = this.mode64 ? u[S_RIP + 1]! : 0;
+      f[10] = err >>> 0; f[11] = 0;
+      const n = hasErr ? 6 : 5;
       r = this.pushFrame(0, 0, 0, spLo, spHi, 64, 8, n, newCpl, ext);
       if (r !== ST_OK) return r;
       if (!canonical(offHi)) return this.gp(ext);
@@ -1264,7 +1267,7 @@ export class System {
         this.loadCache(SS, this.newSsSel);
         this.commitSp(sbits, this.pushLo, 0);
         if (this.v86) {
-          for (const s of [ES, DS, FS, GS]) this.loadNull(s, 0);
+          for (let k = 0; k < 4; k++) this.loadNull(DATA_SEGS[k]!, 0);
         }
       } else {
         const bits = this.curStackBits();
@@ -1531,7 +1534,8 @@ export class System {
     const first = iret ? 3 : 2; // items before SP/SS
     if (w === 2) ipLo &= 0xffff;
     if (!to64) ipHi = 0;
-    const outer = rpl > cpl || (iret && this.mode64 && w === 8);
+    // IRET in 64-bit mode always pops SS:RSP (SDM IRET "IA-32e-MODE")
+    const outer = rpl > cpl || (iret && this.mode64);
     if (!outer) {
       if (to64 ? !canonical(ipHi) : ipLo > System.limitOf(cLo, cHi)) return this.gp(0);
       this.addSp(first * w + imm);
@@ -2102,7 +2106,8 @@ export class System {
     r = this.setAccessed();
     if (r !== ST_OK) return r;
     this.loadCache(SS, ss);
-    for (const s of [DS, ES, FS, GS]) {
+    for (let k = 0; k < 4; k++) {
+      const s = DATA_SEGS[k]!;
       const sel = u[S_SEG + s * SEG_STRIDE + SEG_SEL]!;
       if ((sel & 0xfffc) === 0) { this.loadNull(s, sel); continue; }
       r = this.readDesc(sel, V_TS, 0);
