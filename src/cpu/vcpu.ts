@@ -241,6 +241,11 @@ export class Vcpu implements SystemHost, SysCpu {
   /** @internal */ nextInsn(d: DI): number { return this.fallThrough(d); }
   /** @internal */ awaitMsr(): void { this.pendingIn = 4; }
   /** @internal */ tscLo(): number { return (this.u[S_TSC]! + this.retired) >>> 0; }
+  /** @internal */ setTsc(lo: number, hi: number): void {
+    // RDTSC reads S_TSC + instructions retired in this run: rebase so it reads `lo:hi` now
+    const r = this.retired;
+    u32Sub(this.u, S_TSC, lo, hi, r);
+  }
   /** @internal */ tscHi(): number { return (this.u[S_TSC + 1]! + (this.u[S_TSC]! + this.retired >= TWO32 ? 1 : 0)) >>> 0; }
 
   /**
@@ -2103,6 +2108,8 @@ export class Vcpu implements SystemHost, SysCpu {
     let nf = (old & ~mask) | (v & mask);
     nf &= ~RF;
     setFlags(u, nf);
+    // under SMAP, soft-TLB entries of user pages filled at CPL < 3 depend on EFLAGS.AC
+    if (((old ^ nf) & AC) !== 0 && (u[S_CR4]! & (1 << 21)) !== 0) this.flushTlb();
     return this.fallThrough(d);
   }
 
@@ -2627,6 +2634,13 @@ function pc(x: number): number {
   x = x - ((x >>> 1) & 0x55555555);
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
   return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+/** u[o]:u[o+1] = hi:lo - n (n < 2^32). */
+function u32Sub(u: Uint32Array, o: number, lo: number, hi: number, n: number): void {
+  const d = lo - n;
+  u[o] = d >>> 0;
+  u[o + 1] = (d < 0 ? hi - 1 : hi) >>> 0;
 }
 
 function sizeMaskOf(size: number): number {

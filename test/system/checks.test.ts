@@ -462,3 +462,18 @@ describe('interrupt shadow and event injection (SDM Vol. 3A 6.8.3, 6.7.1; Vol. 2
     expect(r.cpu.nmiBlocked).toBe(false);
   });
 });
+
+describe('time-stamp counter MSR', () => {
+  it('WRMSR to IA32_TIME_STAMP_COUNTER sets what RDTSC reads next', () => {
+    const r = rig();
+    // mov ecx, 40; loop $ (41 instructions retired first); mov ecx, 0x10; mov eax, 1000; mov edx, 0;
+    // wrmsr; rdtsc; hlt
+    r.code([...movEcx(40), 0xe2, 0xfe, ...movEcx(0x10), ...movEax(1000), ...movEdx(0), ...WRMSR, 0x0f, 0x31, ...HLT]);
+    expect(r.run().reason).toBe('hlt');
+    // the TSC counts retired instructions (virtual time, per block): RDTSC reads 1000 plus at most
+    // the instructions of this snippet, never the count from before the write
+    expect(r.cpu.state.u32[0]).toBeGreaterThanOrEqual(1000);
+    expect(r.cpu.state.u32[0]).toBeLessThan(1008);
+    expect(r.cpu.state.u32[4]).toBe(0);
+  });
+});

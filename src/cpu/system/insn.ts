@@ -40,6 +40,8 @@ export interface SysCpu {
   /** The TSC value as RDTSC would read it now. */
   tscLo(): number;
   tscHi(): number;
+  /** Sets the TSC as RDTSC will read it now (WRMSR IA32_TIME_STAMP_COUNTER). */
+  setTsc(lo: number, hi: number): void;
   /** An RDMSR exit waits for the monitor's value (EDX:EAX) at the next run. */
   awaitMsr(): void;
   flushTlb(): void;
@@ -177,7 +179,11 @@ export function execSystem(cpu: SysCpu, d: DI, m: number): number {
     }
     case Mnemonic.Wrmsr: {
       const r = sys.wrmsr(u[2]!, u[0]!, u[4]!);
-      if (r === ST_OK) return cpu.nextInsn(d);
+      if (r === ST_OK && sys.tscWritten) {
+        sys.tscWritten = false;
+        cpu.setTsc(u[0]!, u[4]!);
+      }
+      if (r === ST_OK) return C_NEXT; // no MSR changes how the following bytes decode
       if (r === ST_EXIT) {
         cpu.markExit();
         cpu.nextInsn(d);
