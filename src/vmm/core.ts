@@ -23,10 +23,10 @@ export interface CpuCore {
   interruptShadow(): boolean;
   nmiBlocked(): boolean;
   /**
-   * Delivers an event through the IDT now (VM-entry event injection). Returns -1 when delivered,
-   * or the vector of an exception raised while delivering it (the monitor combines the two,
-   * Table 6-5), or 256 when delivery itself cannot be done by this core (then the monitor reports
-   * the event as an `exception` exit).
+   * Delivers an event through the IDT now (VM-entry event injection). Returns DELIVERED; the vector
+   * of an exception raised while delivering it, for a core that leaves Table 6-5 to the monitor;
+   * DELIVERY_SHUTDOWN / DELIVERY_EPT_EXIT (exit record filled); or NO_DELIVERY when this core cannot
+   * deliver at all (the monitor then reports the event as an `exception` exit).
    */
   deliverEvent(kind: number, vector: number, hasErrorCode: boolean, errorCode: number): number;
   /** Error code of the exception `deliverEvent` returned. */
@@ -38,6 +38,9 @@ export interface CpuCore {
   translateLinear(lo: number, hi: number, write: boolean): number;
   /** After LIN_OK: the guest-physical address. */
   readonly gpa: number;
+  /** After LIN_OK: the RAM behind it (chunk id and offset in the host memory), or chunk -1 (no RAM). */
+  readonly hostChunk: number;
+  readonly hostOffset: number;
   /** After LIN_FAULT: the #PF error code (SDM Vol. 3A §4.7). */
   readonly faultErrorCode: number;
   /** The soft TLB and decoded-code cache must be dropped (EPT generation change). */
@@ -48,7 +51,9 @@ export interface CpuCore {
    * Execution controls: PAUSE exiting, the CPUID leaves that exit to the monitor, and the TPR
    * threshold (a MOV to CR8 below it exits with `tpr-below-threshold`; -1 = off).
    */
-  configure(pauseExiting: boolean, cpuidExitLeaves: readonly number[], tprThreshold: number): void;
+  /** Interrupt-window and NMI-window exiting (SDM Vol. 3C §25.2) for the next run. */
+  setWindowExits(interrupt: boolean, nmi: boolean): void;
+  configure(pauseExiting: boolean, cpuidExitLeaves: readonly number[], tprThreshold: number, debugExits?: boolean): void;
 }
 
 /** Event kinds as small ints for the core (EventKind order). */
@@ -60,3 +65,7 @@ export const EV_SOFTWARE = 3;
 export const DELIVERED = -1;
 /** deliverEvent: this core cannot deliver events. */
 export const NO_DELIVERY = 256;
+/** deliverEvent: a table or stack access hit a GPA the EPT does not map (the exit record says which). */
+export const DELIVERY_EPT_EXIT = 257;
+/** deliverEvent: delivery ended in a triple fault (the exit record is a `shutdown` exit). */
+export const DELIVERY_SHUTDOWN = 258;

@@ -1,9 +1,11 @@
 /**
  * The interpreter (src/cpu/vcpu.ts) as the monitor's CpuCore, over a GuestMemory:
  * - EptPhysicalSpace: the vCPU's PhysicalSpace contract implemented by the memory room's EPT walk;
- * - event injection through EventDelivery (delivery.ts) until the core delivers events itself;
- * - guest-linear translation for the assist: the core does not walk guest paging yet, so linear
- *   addresses are guest-physical (true for every loader-built identity map).
+ * - the core delivers exceptions and interrupts itself (its exception bitmap is cleared, as a
+ *   full-system monitor does with VMX's); injection hands the event to the core's VM-entry
+ *   injection and performs it at once (a run of zero instructions), so the monitor learns whether
+ *   delivery completed, shut down (triple fault) or stopped on an EPT violation (exit-intinfo);
+ * - guest-linear translation for the memory assist through the core's guest-paging walk.
  */
 import { Vcpu } from '../cpu/vcpu.js';
 import type { ExitRecord } from '../cpu/exit.js';
@@ -11,8 +13,11 @@ import type { PhysicalSpace, PhysResult } from '../cpu/phys.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { EptTranslation, TRANSLATE_OK, TRANSLATE_EPT_MISCONFIG } from '../memory/ept.js';
 import type { HostMemory } from '../memory/host.js';
-import { EventDelivery, DELIVERY_EPT_EXIT, type DeliveryMemory } from './delivery.js';
-import { LIN_OK, type CpuCore } from './core.js';
+import {
+  LIN_OK, LIN_FAULT, DELIVERED, DELIVERY_EPT_EXIT, DELIVERY_SHUTDOWN, EV_EXCEPTION, EV_NMI, EV_INTERRUPT, type CpuCore,
+} from './core.js';
+import { LIN_OK as CORE_LIN_OK, LIN_PAGE_FAULT } from '../cpu/system/linear.js';
+import { ACC_READ, ACC_WRITE } from '../cpu/phys.js';
 import { Insn, DecodeStatus, Mnemonic, OpKind, RegClass } from '../cpu/decoder/insn.js';
 import { decodeInto } from '../cpu/decoder/decode.js';
 import { S_CR8, S_RIP, S_MODE, S_SEG, SEG_STRIDE, SEG_BASE, CS, S_CR0, S_EFER, EFER_LMA } from '../cpu/state.js';
@@ -53,63 +58,26 @@ export class EptPhysicalSpace implements PhysicalSpace {
   }
 }
 
-/** Guest memory for delivery: reads/writes RAM only; anything else stops delivery. */
-class LinearRam implements DeliveryMemory {
-  failedAt = 0;
-  readFailed = false;
-  private readonly b = new Uint8Array(4);
-  private readonly dv = new DataView(this.b.buffer);
-  constructor(private readonly memory: GuestMemory) {}
-
-  read(linear: number, size: number): number {
-    if (!this.ok(linear, size)) {
-      this.readFailed = true;
-      return 0;
-    }
-    this.memory.read(linear, this.b.subarray(0, size));
-    return size === 4 ? this.dv.getUint32(0, true) : size === 2 ? this.dv.getUint16(0, true) : this.b[0]!;
-  }
-
-  write(linear: number, size: number, value: number): boolean {
-    if (!this.ok(linear, size)) return false;
-    if (size === 4) this.dv.setUint32(0, value >>> 0, true);
-    else if (size === 2) this.dv.setUint16(0, value & 0xffff, true);
-    else this.b[0] = value & 0xff;
-    this.memory.write(linear, this.b.subarray(0, size));
-    return true;
-  }
-
-  private ok(linear: number, size: number): boolean {
-    const m = this.memory.findMapping(linear);
-    const e = this.memory.findMapping(linear + size - 1);
-    if (!m || !e || m.segment.kind !== 'sysmem' || e.segment.kind !== 'sysmem') {
-      this.failedAt = m ? linear + size - 1 : linear;
-      return false;
-    }
-    return true;
-  }
-
-  reset(): void {
-    this.readFailed = false;
-  }
-}
-
 export class InterpreterCore implements CpuCore {
   readonly vcpu: Vcpu;
   gpa = 0;
   faultErrorCode = 0;
-  private readonly ram: LinearRam;
+  /** After translateLinear LIN_OK: where the RAM byte is (chunk, offset), or chunk -1 for a device GPA. */
+  hostChunk = -1;
+  hostOffset = 0;
+  /** Not used: this core applies Table 6-5 itself while delivering. */
+  readonly nestedErrorCode = 0;
   /** 1: an RDMSR exit awaits its value, 2: a WRMSR exit awaits completion. */
   private pendingMsr = 0;
   private tprThreshold = -1;
   private readonly insn = new Insn();
-  private readonly delivery: EventDelivery;
 
   constructor(private readonly memory: GuestMemory, id: number) {
     this.vcpu = new Vcpu(new EptPhysicalSpace(memory));
     this.vcpu.apicId = id;
-    this.ram = new LinearRam(memory);
-    this.delivery = new EventDelivery(this.ram);
+    // The core delivers every exception and INT n through the guest's IDT (VMX exception bitmap 0).
+    this.vcpu.exceptionBitmap = 0;
+    this.vcpu.softwareInterruptExits = false;
   }
 
   get u32(): Uint32Array {
@@ -160,8 +128,10 @@ export class InterpreterCore implements CpuCore {
     }
   }
 
-  configure(pauseExiting: boolean, cpuidExitLeaves: readonly number[], tprThreshold: number): void {
+  configure(pauseExiting: boolean, cpuidExitLeaves: readonly number[], tprThreshold: number, debugExits = false): void {
     this.vcpu.pauseExiting = pauseExiting;
+    // #DB (1) and #BP (3) exit when the caller intercepts debug events (KVM_GUESTDBG).
+    this.vcpu.exceptionBitmap = debugExits ? (1 << 1) | (1 << 3) : 0;
     this.vcpu.cpuidExitLeaves.clear();
     for (const l of cpuidExitLeaves) this.vcpu.cpuidExitLeaves.add(l >>> 0);
     this.tprThreshold = tprThreshold;
@@ -304,46 +274,63 @@ export class InterpreterCore implements CpuCore {
   }
 
   interruptShadow(): boolean {
-    return false;
+    return this.vcpu.sys.shadow;
   }
 
   nmiBlocked(): boolean {
-    return false;
+    return this.vcpu.nmiBlocked;
   }
 
-  get nestedErrorCode(): number {
-    return this.delivery.nestedErrorCode;
+  setWindowExits(interrupt: boolean, nmi: boolean): void {
+    this.vcpu.interruptWindowExiting = interrupt;
+    this.vcpu.nmiWindowExiting = nmi;
   }
 
   deliverEvent(kind: number, vector: number, hasErrorCode: boolean, errorCode: number): number {
-    this.ram.reset();
-    const r = this.delivery.deliver(this.vcpu.u, kind, vector, hasErrorCode, errorCode);
-    if (r === DELIVERY_EPT_EXIT) {
-      // Report the access that stopped delivery as an EPT violation (SDM Vol. 3C §27.2.4: the
-      // IDT-vectoring information then names the event being delivered).
-      const ex = this.vcpu.exitRecord;
-      const at = this.ram.failedAt;
-      ex.reason = 'ept-violation';
-      ex.gpaLo = at >>> 0;
-      ex.gpaHi = Math.floor(at / 0x1_0000_0000);
-      ex.linearLo = ex.gpaLo;
-      ex.linearHi = ex.gpaHi;
-      ex.linearValid = true;
-      ex.qualification = this.ram.readFailed ? 1 : 2;
-      ex.insnLength = 0;
-      ex.instructions = 0;
-      ex.ripLo = this.vcpu.u[S_RIP]!;
-      ex.ripHi = this.vcpu.u[S_RIP + 1]!;
-      ex.nextRipLo = ex.ripLo;
-      ex.nextRipHi = ex.ripHi;
-      return r;
+    const v = this.vcpu;
+    const ex = v.exitRecord;
+    const u = v.u;
+    const rLo = u[S_RIP]!;
+    const rHi = u[S_RIP + 1]!;
+    v.injectEvent(
+      kind === EV_EXCEPTION ? 'exception' : kind === EV_NMI ? 'nmi' : kind === EV_INTERRUPT ? 'interrupt' : 'software-interrupt',
+      vector,
+      hasErrorCode ? errorCode : undefined,
+    );
+    // A run of zero instructions performs the injection (the core's Table 6-5 handling included).
+    v.run({ maxInstructions: 0 });
+    if (ex.reason === 'budget') return DELIVERED;
+    if (ex.reason === 'shutdown') return DELIVERY_SHUTDOWN;
+    if (ex.reason === 'ept-violation' || ex.reason === 'ept-misconfig') {
+      // Delivery stopped on the IDT, GDT or stack: the state is as before it (exit-intinfo).
+      u[S_RIP] = rLo;
+      u[S_RIP + 1] = rHi;
+      if (ex.insnLength === 0) ex.insnLength = 0;
+      return DELIVERY_EPT_EXIT;
     }
-    if (r === -1) this.vcpu.updateMode();
-    return r;
+    return DELIVERY_EPT_EXIT;
   }
 
-  translateLinear(lo: number, hi: number, _write: boolean): number {
-    this.gpa = hi * 0x1_0000_0000 + lo;
+  /**
+   * Guest-linear -> guest-physical for a data access, through the core's paging walk (A/D bits set
+   * as the hardware would). A page the EPT does not map gives its GPA with hostChunk = -1 (a device,
+   * or an EPT violation for the monitor to report).
+   */
+  translateLinear(lo: number, hi: number, write: boolean): number {
+    const mem = this.vcpu.sys.mem;
+    const st = mem.translate(lo, hi, write ? ACC_WRITE : ACC_READ);
+    if (st === CORE_LIN_OK) {
+      this.hostChunk = mem.hostChunk;
+      this.hostOffset = mem.hostOffset;
+      this.gpa = mem.pagingOn ? mem.gt.gpa : hi * 0x1_0000_0000 + lo;
+      return LIN_OK;
+    }
+    if (st === LIN_PAGE_FAULT) {
+      this.faultErrorCode = mem.pfError;
+      return LIN_FAULT;
+    }
+    this.hostChunk = -1;
+    this.gpa = mem.eptGpa - (mem.eptGpa % 0x1000) + (lo & 0xfff);
     return LIN_OK;
   }
 

@@ -300,7 +300,8 @@ export class Machine {
     if (sipi >= 0) v.sipi(sipi);
     if (apic.takeNmi()) v.events.nmi = true;
     if (v.events.interrupt !== null || !chip.hasInterrupt(v.id)) return false;
-    if (!v.interruptsEnabled()) return true;
+    // Blocked by RFLAGS.IF or the STI / MOV SS shadow (SDM Vol. 3A §6.8.3): watch for the boundary.
+    if (!v.interruptsEnabled() || v.core.interruptShadow()) return true;
     const vector = chip.acknowledgeInterrupt(v.id);
     if (vector >= 0) v.events.interrupt = { kind: 'interrupt', vector };
     return false;
@@ -431,11 +432,11 @@ export class Machine {
       // The slice ends at the quantum, the budget, or the next timer deadline (so a timer fires at
       // its exact instruction in virtual time).
       const untilTimer = this.clock.instructionsUntil(this.clock.nextDeadline());
-      let slice = Math.max(1, Math.min(n > 1 ? this.quantum : 1_000_000, limit - done, untilTimer));
-      // An external interrupt waiting for IF=1: short slices so it is taken soon after STI/IRET.
-      if (this.pollInterrupts(v)) slice = Math.min(slice, 64);
+      const slice = Math.max(1, Math.min(n > 1 ? this.quantum : 1_000_000, limit - done, untilTimer));
+      // An external interrupt the guest cannot take yet ends the run at the interrupt window.
+      const blocked = this.pollInterrupts(v);
       this.reportDirect = false;
-      const exit = this.enterVcpu(v, slice);
+      const exit = this.enterVcpu(v, slice, blocked);
       done += exit.instructions;
       this.clock.retire(exit.instructions);
       if (this.onExit !== null) this.onExit(v.id, exit.view);
@@ -455,7 +456,7 @@ export class Machine {
     return chip.hasInterrupt(v.id) && v.interruptsEnabled();
   }
 
-  private enterVcpu(v: MachineVcpu, slice: number): ExitRecord {
+  private enterVcpu(v: MachineVcpu, slice: number, externalPending: boolean): ExitRecord {
     if (this.pendingMmio[v.id]) {
       // Finish the instruction a caller-MMIO exit interrupted, with the caller's value.
       this.pendingMmio[v.id] = false;
@@ -468,7 +469,7 @@ export class Machine {
         return v.core.exit;
       }
     }
-    return v.enter(slice);
+    return v.enter(slice, externalPending);
   }
 
   /**
@@ -478,6 +479,9 @@ export class Machine {
     switch (exit.reason) {
       case 'budget':
         return true;
+      case 'interrupt-window':
+      case 'nmi-window':
+        return v.internalWindow;
       case 'io':
         if (exit.write) return this.io.dispatchWrite(exit.port, exit.size, exit.value);
         if (!this.io.dispatchRead(exit.port, exit.size)) return false;
@@ -658,18 +662,22 @@ export class Machine {
       return false;
     }
     const gpa = core.gpa;
-    if (this.memory.findMapping(gpa)) {
-      const tmp = this.scratch8;
+    if (core.hostChunk >= 0) {
+      // RAM (the piece lies within one page, so within one chunk).
+      const host = this.memory.host;
+      const bytes = host.ensureChunk(core.hostChunk);
+      const o = core.hostOffset;
       if (write) {
-        const dv = this.scratchView;
-        dv.setUint32(0, buf[0]!, true);
-        dv.setUint32(4, buf[1]!, true);
-        this.memory.write(gpa, tmp.subarray(0, size));
+        for (let i = 0; i < size; i++) bytes[o + i] = (i < 4 ? buf[0]! >>> (8 * i) : buf[1]! >>> (8 * (i - 4))) & 0xff;
       } else {
-        tmp.fill(0);
-        this.memory.read(gpa, tmp.subarray(0, size));
-        buf[0] = this.scratchView.getUint32(0, true);
-        buf[1] = this.scratchView.getUint32(4, true);
+        let lo = 0;
+        let hi = 0;
+        for (let i = 0; i < size; i++) {
+          if (i < 4) lo |= bytes[o + i]! << (8 * i);
+          else hi |= bytes[o + i]! << (8 * (i - 4));
+        }
+        buf[0] = lo >>> 0;
+        buf[1] = hi >>> 0;
       }
       return true;
     }
@@ -693,8 +701,6 @@ export class Machine {
     return true;
   }
 
-  private readonly scratch8 = new Uint8Array(8);
-  private readonly scratchView = new DataView(this.scratch8.buffer);
 
   /** CallerMmio read: the replayed value, or a request for the caller. */
   callerMmioRead(gpa: number, size: number): number {

@@ -14,7 +14,7 @@
  */
 import type { CpuCore } from './core.js';
 import { DELIVERED, NO_DELIVERY, EV_EXCEPTION, EV_INTERRUPT, EV_NMI, EV_SOFTWARE } from './core.js';
-import { DELIVERY_EPT_EXIT } from './delivery.js';
+import { DELIVERY_EPT_EXIT, DELIVERY_SHUTDOWN } from './core.js';
 import type { ExitRecord, VcpuExit } from '../cpu/exit.js';
 import { EventQueue, type VcpuEvent, type EventKind, VEC } from './events.js';
 import { CpuidConfig, type CpuidLeafConfig } from './cpuid-config.js';
@@ -64,6 +64,11 @@ export class MachineVcpu {
   private dirty = true;
   /** The last exit is an `exception` exit for an event the core could not deliver. */
   undeliverable = false;
+  /**
+   * The last exit is a window exit the monitor asked for itself (an event waiting to be injected):
+   * Machine.run handles it; a raw run() returns it, and the next run() injects the event.
+   */
+  internalWindow = false;
 
   constructor(
     readonly id: number,
@@ -207,12 +212,16 @@ export class MachineVcpu {
     return this.enter(max).view;
   }
 
-  /** The entry path shared with Machine.run; returns the core's reused exit record. */
-  enter(max: number): ExitRecord {
+  /**
+   * The entry path shared with Machine.run; returns the core's reused exit record.
+   * `externalPending`: an interrupt controller holds a maskable interrupt for this vCPU that the
+   * guest cannot take yet (the run then ends at the interrupt window).
+   */
+  enter(max: number, externalPending = false): ExitRecord {
     const core = this.core;
     const exit = core.exit;
     if (this.configDirty) {
-      core.configure(this.intercepts_.pause, this.cpuid.leaves(), this.intercepts_.tprThreshold);
+      core.configure(this.intercepts_.pause, this.cpuid.leaves(), this.intercepts_.tprThreshold, this.intercepts_.debug);
       this.configDirty = false;
     }
     if (this.dirty) {
@@ -253,6 +262,11 @@ export class MachineVcpu {
       // Delivered: the next instruction boundary is before the handler's first instruction, where
       // a further pending event (an NMI) is recognised, so choose again (SDM Vol. 3A §6.9).
       if (r === DELIVERED) continue;
+      if (r === DELIVERY_SHUTDOWN) {
+        this.runState = 'shutdown';
+        exit.instructions = 0;
+        return exit;
+      }
       if (r === DELIVERY_EPT_EXIT) {
         // An exit in the middle of delivery: the event is redelivered on the next entry.
         this.events.setExitIntInfo(e);
@@ -283,9 +297,22 @@ export class MachineVcpu {
     // While an interrupt waits for IF=1 (or the caller wants the window), single-step so the
     // window is found at the exact instruction boundary (SDM Vol. 3C §25.2 interrupt-window exiting).
     this.undeliverable = false;
-    const watch = this.events.interrupt !== null || this.events.wantInterruptWindow || (this.events.nmi && this.events.wantNmiWindow);
-    core.run(watch && max > 0 ? 1 : max);
+    // Window exiting (SDM Vol. 3C §25.2): for an event the queue holds back, for the caller's
+    // request, or for an interrupt the controllers hold (externalPending).
+    const q = this.events;
+    const intPending = (q.interrupt !== null && q.interrupt.kind === 'interrupt') || externalPending;
+    core.setWindowExits(intPending || q.wantInterruptWindow, q.nmi || q.wantNmiWindow);
+    core.run(max);
     const reason = exit.reason;
+    this.internalWindow = false;
+    if (reason === 'interrupt-window') {
+      // The caller sees the window only when it asked for one and nothing of ours is waiting for it.
+      if (q.wantInterruptWindow && !intPending) q.wantInterruptWindow = false;
+      else this.internalWindow = true;
+    } else if (reason === 'nmi-window') {
+      if (q.wantNmiWindow && !q.nmi) q.wantNmiWindow = false;
+      else this.internalWindow = true;
+    }
     if (reason === 'hlt') this.runState = 'halted';
     else if (reason === 'shutdown') this.runState = 'shutdown';
     else if (reason === 'exception') this.exceptionExit(exit);
@@ -313,6 +340,7 @@ export class MachineVcpu {
     const exit = this.core.exit;
     exit.reason = reason;
     exit.instructions = 0;
+    this.internalWindow = false;
     const u = this.core.u32;
     exit.ripLo = u[32]!;
     exit.ripHi = u[33]!;

@@ -192,8 +192,9 @@ describe('VM exits, one guest snippet each', () => {
     g.vcpu.requestInterruptWindow();
     const e = g.next();
     if (e.kind !== 'exit' || e.exit.reason !== 'interrupt-window') throw new Error(`expected the window, got ${e.kind}`);
-    // The window opens at the instruction after STI (no interrupt shadow is modelled: see docs/api.md).
-    expect(e.exit.ripLo).toBe(GUEST_MAP.load + 8 * 0x100 + 1 + 10 + 1);
+    // STI blocks interrupts until the instruction after it completes (SDM Vol. 2 STI): the window
+    // opens after the NOP that follows the STI.
+    expect(e.exit.ripLo).toBe(GUEST_MAP.load + 8 * 0x100 + 1 + 10 + 1 + 1);
     g.vcpu.inject({ kind: 'interrupt', vector: 0x30 });
     expect(g.next()).toEqual({ kind: 'sync', value: 0x130n });
   });
