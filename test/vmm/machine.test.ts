@@ -111,3 +111,15 @@ describe('guest-requested reset', () => {
     expect(m.vcpus[0]!.getRegisters().rip).toBe(0xfff0n);
   });
 });
+
+describe('emulated accessed/dirty bits', () => {
+  it('resolves the first-touch EPT faults in-process (bhyve A/D emulation) and counts them', () => {
+    const m = new Machine({ memoryMiB: 4, adMode: 'emulated' });
+    applyPlan(m, planFlat(HELLO, { mode: 'long' }));
+    expect(m.run()).toEqual({ kind: 'suspended', disposition: 'poweroff', exitCode: 1 });
+    expect(m.debugcon!.takeOutputText()).toBe('A');
+    const st = m.stats();
+    expect(st.adFaults).toBeGreaterThan(0);
+    expect(st.handled['ept-violation']).toBe(st.exits['ept-violation']);
+  });
+});
