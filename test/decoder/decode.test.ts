@@ -144,6 +144,57 @@ describe('VEX / EVEX (SDM 2.3, 2.6)', () => {
     expect(d('66 c5 f8 77', 64).status).toBe(DecodeStatus.Invalid);
     expect(d('40 c5 f8 77', 64).status).toBe(DecodeStatus.Invalid);
   });
+  it('VEX gathers are #UD when destination, index and mask are not all different (SDM VPGATHERDD)', () => {
+    expect(d('c4 e2 75 90 04 10', 64).status).toBe(DecodeStatus.Ok); // vpgatherdd xmm0, [rax+xmm2], xmm1
+    expect(d('c4 e2 75 90 04 08', 64).status).toBe(DecodeStatus.Invalid); // index = mask = xmm1
+    expect(d('c4 e2 75 90 0c 10', 64).status).toBe(DecodeStatus.Invalid); // dest = mask = xmm1
+  });
+});
+
+describe('EVEX validity per instruction (SDM 2.6, 2.7 and the instruction pages)', () => {
+  const ok = (hex: string, mode: 16 | 32 | 64 = 64): number => d(hex, mode).status;
+  it('EVEX.b on a register form is rounding for {er} instructions and SAE for {sae} ones, #UD otherwise', () => {
+    expect(ok('62 f1 7c 58 58 c1')).toBe(DecodeStatus.Ok); // vaddps zmm0 {ru-sae}, zmm0, zmm1
+    expect(ok('62 f1 7c 78 5f c1')).toBe(DecodeStatus.Ok); // vmaxps zmm0 {sae}, zmm0, zmm1 (L'L ignored)
+    expect(ok('62 f1 7c 18 28 c1')).toBe(DecodeStatus.Invalid); // vmovaps has neither
+  });
+  it('EVEX.b on a memory form is a broadcast, #UD where the instruction has none', () => {
+    expect(ok('62 f1 7c 58 58 00')).toBe(DecodeStatus.Ok); // vaddps zmm0, zmm0, [rax]{1to16}
+    expect(ok('62 f1 7c 18 28 00')).toBe(DecodeStatus.Invalid); // vmovaps xmm0, [rax] with b
+    expect(ok('62 f1 7e 18 58 00')).toBe(DecodeStatus.Invalid); // vaddss: no broadcast
+  });
+  it("EVEX.L'L must be a length the instruction has (512-only, 256/512-only, 128-only forms)", () => {
+    expect(ok('62 f1 7c 68 58 c1')).toBe(DecodeStatus.Invalid); // L'L = 11b without rounding
+    expect(ok('62 f2 7d 2a 1a 00')).toBe(DecodeStatus.Ok); // vbroadcastf32x4 ymm0 {k2}, [rax]
+    expect(ok('62 f2 7d 0a 1a 00')).toBe(DecodeStatus.Invalid); // ... has no 128-bit form
+    expect(ok('62 f1 7d 28 7e c0')).toBe(DecodeStatus.Invalid); // vmovd is 128-bit only
+  });
+  it('zeroing is #UD for a memory destination and for a mask destination; masking is #UD where not allowed', () => {
+    expect(ok('62 f1 7c 0a 29 00')).toBe(DecodeStatus.Ok); // vmovaps [rax] {k2}, xmm0
+    expect(ok('62 f1 7c 8a 29 00')).toBe(DecodeStatus.Invalid); // ... {z}
+    expect(ok('62 f1 7c 8a 29 c1')).toBe(DecodeStatus.Ok); // vmovaps xmm1 {k2}{z}, xmm0 (register)
+    expect(ok('62 f1 7d 8a 76 c1')).toBe(DecodeStatus.Invalid); // vpcmpeqd k0 {k2}{z}
+    expect(ok('62 f1 7d 0a 7e c0')).toBe(DecodeStatus.Invalid); // vmovd eax {k2}, xmm0
+  });
+  it('EVEX.vvvv and V\' must be unused (1111b, 1) where the instruction has no NDS operand', () => {
+    expect(ok('62 f1 74 08 28 c1')).toBe(DecodeStatus.Invalid); // vmovaps with vvvv = 1
+    expect(ok('62 f1 7c 00 28 c1')).toBe(DecodeStatus.Invalid); // vmovaps with V' = 0
+  });
+  it('an opmask register in ModRM.reg may not be extended by EVEX.R or R\' (64-bit mode)', () => {
+    expect(ok('62 f1 7d 08 76 c1')).toBe(DecodeStatus.Ok); // vpcmpeqd k0, xmm0, xmm1
+    expect(ok('62 71 7d 08 76 c1')).toBe(DecodeStatus.Invalid);
+    expect(ok('62 e1 7d 08 76 c1')).toBe(DecodeStatus.Invalid);
+  });
+  it('gathers need an opmask other than k0, no zeroing, a SIB byte and an index other than the destination', () => {
+    expect(ok('62 f2 7d 09 90 04 08')).toBe(DecodeStatus.Ok); // vpgatherdd xmm0 {k1}, [rax+xmm1]
+    expect(ok('62 f2 7d 08 90 04 08')).toBe(DecodeStatus.Invalid); // k0
+    expect(ok('62 f2 7d 89 90 04 08')).toBe(DecodeStatus.Invalid); // {z}
+    expect(ok('62 f2 7d 09 90 00')).toBe(DecodeStatus.Invalid); // no SIB
+    expect(ok('62 f2 7d 09 90 04 00')).toBe(DecodeStatus.Invalid); // index = destination = xmm0
+  });
+  it('an opcode with no EVEX form is #UD (0F 77 has only VEX VZEROUPPER/VZEROALL)', () => {
+    expect(ok('62 f1 7c 08 77 c0')).toBe(DecodeStatus.Invalid);
+  });
 });
 
 describe('format (Intel syntax)', () => {

@@ -35,8 +35,8 @@ function isHintOpcode(op: number): boolean {
   return op === 0x109 || op === 0x10d || (op >= 0x118 && op <= 0x11f);
 }
 
-/** AMD-only VEX/XOP-encoded extensions: #UD on the Intel model. */
-const AMD_ONLY = new Set<number>([CpuidFeature.XOP, CpuidFeature.FMA4, CpuidFeature.TBM]);
+/** AMD-only VEX/XOP-encoded extensions (XOP, FMA4, TBM, LWP in XOP map A): #UD on the Intel model. */
+const AMD_ONLY = new Set<number>([CpuidFeature.XOP, CpuidFeature.FMA4, CpuidFeature.TBM, CpuidFeature.LWP]);
 
 /** Deterministic PRNG (mulberry32). */
 export class Rng {

@@ -22,6 +22,7 @@ import * as I from './insn.js';
 import { Insn } from './insn.js';
 import { InvalidArgumentError } from '../../util/errors.js';
 import { findVexRow, vexInfo, VEX_IMM8, VEX_NO_MODRM, VEX_VALID } from './vex.js';
+import { evexValid } from './evex.js';
 
 /*
  * Local copies of the build.ts and insn.ts constants as const enums, so esbuild and tsc inline
@@ -407,6 +408,9 @@ function decodeVex(st: DecState, out: Insn, bytes: Uint8Array, pos: number, esc:
   let rxb: number;
   let kind: number;
   let evexOk = true;
+  let p0 = 0;
+  let p1 = 0;
+  let p2 = 0;
   if (esc === 0xc5) {
     if (pos >= st.limit) return finishShort(st, out, pos, 1);
     const p0 = bytes[pos++]!;
@@ -429,9 +433,9 @@ function decodeVex(st: DecState, out: Insn, bytes: Uint8Array, pos: number, esc:
     kind = esc === 0xc4 ? En.Vex : En.Xop;
   } else {
     if (pos + 3 > st.limit) return finishShort(st, out, pos, 3);
-    const p0 = bytes[pos++]!;
-    const p1 = bytes[pos++]!;
-    const p2 = bytes[pos++]!;
+    p0 = bytes[pos++]!;
+    p1 = bytes[pos++]!;
+    p2 = bytes[pos++]!;
     rxb = (~p0 >> 5) & 7;
     map = p0 & 7;
     if ((p0 & 8) !== 0 || (p1 & 4) === 0) evexOk = false; // reserved bits (SDM 2.6.1)
@@ -460,11 +464,15 @@ function decodeVex(st: DecState, out: Insn, bytes: Uint8Array, pos: number, esc:
   st.rex = rxb | (st.mode === 64 && w ? 8 : 0);
   st.vvvv = vvvv;
   let modrm = -1;
+  let sib = -1;
   if ((info & VEX_NO_MODRM) === 0) {
     if (pos >= st.limit) return finishShort(st, out, pos, 1);
     modrm = bytes[pos++]!;
     out.modrm = modrm;
-    if (modrm < 0xc0) pos = decodeMem(st, out, bytes, pos, modrm, asz, rxb, st.mode);
+    if (modrm < 0xc0) {
+      if ((modrm & 7) === 4 && asz !== 16 && pos < st.limit) sib = bytes[pos]!;
+      pos = decodeMem(st, out, bytes, pos, modrm, asz, rxb, st.mode);
+    }
   }
   st.modrm = modrm;
   const immPos = pos;
@@ -476,8 +484,9 @@ function decodeVex(st: DecState, out: Insn, bytes: Uint8Array, pos: number, esc:
   // XOP is AMD-only: on this (Intel) model 8F with a map >= 8 is POP Ev with reg != 0, #UD.
   if (badPrefix || !evexOk || kind === En.Xop || (info & VEX_VALID) === 0) return invalid(st, out, pos);
   out.mnemonic = Mn.VexUnsupported;
+  if (kind === En.Evex && !evexValid(map, opcode, p0, p1, p2, modrm, sib, st.mode, asz === 16)) return invalid(st, out, pos);
   if (kind === En.Vex) {
-    const row = findVexRow(map, opcode, pp, l, w, modrm, vvvvAll1, st.mode, asz === 16, rxb, vvvv);
+    const row = findVexRow(map, opcode, pp, l, w, modrm, vvvvAll1, st.mode, asz === 16, rxb, vvvv, sib);
     if (row === null) return invalid(st, out, pos);
     if (row.mnemonic !== Mn.VexUnsupported) {
       // A VEX-encoded instruction of the CPU model (BMI1/BMI2): full operands.

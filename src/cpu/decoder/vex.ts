@@ -16,8 +16,7 @@
  *            k (opmask operands: VEX.R and vvvv[3] must be 0, only k0-k7 exist)
  *   = ...    a fully decoded row (operands in tables.ts notation plus `By`: GPR in VEX.vvvv)
  *
- * Deviations: EVEX validity follows only the general rules (reserved bits, map, L'L = 3) and the
- * opcode map, not every per-instruction EVEX.b/aaa/z restriction; see docs/decoder.md.
+ * EVEX validity per instruction is in evex.ts.
  */
 import { mnemonicId, parseOperand } from './build.js';
 import { Encoding, Mnemonic } from './insn.js';
@@ -78,7 +77,7 @@ const VEX_ROWS: readonly string[] = [
   // AVX-VNNI-INT8/INT16, AVX-NE-CONVERT, AVX-IFMA, SM3, SM4, SHA512, CMPccXADD (newer VEX rows)
   '0F38 50,51 NP,F3,F2 L* W0', '0F38 D2,D3 NP,66,F3 L* W0', '0F38 B0 NP,66,F3,F2 L* W0 m nv',
   '0F38 B1 66,F3 L* W0 m nv', '0F38 72 F3 L* W0 nv', '0F38 B4,B5 66 L* W1', '0F38 DA NP,66 L0 W0',
-  '0F38 DA F3,F2 L* W0', '0F3A DE 66 L0 W0', '0F38 CB,CD F2 L1 W0 r', '0F38 CC F2 L1 W0 r nv', '0F38 E0-EF 66 L0 WIG m x64',
+  '0F38 DA F3,F2 L* W0', '0F3A DE 66 L0 W0', '0F38 CB F2 L1 W0 r', '0F38 CC,CD F2 L1 W0 r nv', '0F38 E0-EF 66 L0 WIG m x64',
 ];
 
 /** One VEX row: constraints plus, for the implemented rows, the decode (mnemonic id and operand specs). */
@@ -142,7 +141,7 @@ export const VEX_TABLE = new Map<number, VexRow[]>();
  * Finds the VEX row for an encoding, or null (#UD). `vvvvAll1` is whether VEX.vvvv is 1111b
  * (all four bits, even outside 64-bit mode where only three select a register).
  */
-export function findVexRow(map: number, opcode: number, pp: number, l: number, w: number, modrm: number, vvvvAll1: boolean, mode: number, asz16: boolean, rxb: number, vvvv: number): VexRow | null {
+export function findVexRow(map: number, opcode: number, pp: number, l: number, w: number, modrm: number, vvvvAll1: boolean, mode: number, asz16: boolean, rxb: number, vvvv: number, sib = -1): VexRow | null {
   const list = VEX_TABLE.get((map << 10) | (pp << 8) | opcode);
   if (list === undefined) return null;
   for (let i = 0; i < list.length; i++) {
@@ -155,7 +154,13 @@ export function findVexRow(map: number, opcode: number, pp: number, l: number, w
     if (r.x64 && mode !== 64) continue;
     if (r.nv && !vvvvAll1) continue;
     if (r.k && ((rxb & 4) !== 0 || vvvv > 7)) continue;
-    if (r.vsib && (modrm >= 0xc0 || (modrm & 7) !== 4 || asz16)) continue;
+    if (r.vsib) {
+      if (modrm >= 0xc0 || (modrm & 7) !== 4 || asz16) continue;
+      // Gathers: #UD if any two of destination, index and mask are the same register (SDM VGATHERDPS etc.).
+      const dest = ((modrm >> 3) & 7) | ((rxb & 4) << 1);
+      const index = ((sib >> 3) & 7) | ((rxb & 2) << 2);
+      if (dest === index || dest === vvvv || index === vvvv) continue;
+    }
     return r;
   }
   return null;
