@@ -169,6 +169,7 @@ export class TestGuest {
   private interpret(stop: MachineStop): GuestEvent | null {
     switch (stop.kind) {
       case 'budget':
+      case 'time':
         return { kind: 'budget' };
       case 'all-halted':
         return { kind: 'halted' };
@@ -250,6 +251,7 @@ export function runSystemFixture(
           : stop.disposition;
         break;
       case 'budget':
+      case 'time':
         outcome = 'budget';
         break;
       case 'all-halted':

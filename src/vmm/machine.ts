@@ -94,6 +94,7 @@ export interface AddressRange {
 export type MachineStop =
   | { kind: 'exit'; vcpu: number; exit: VcpuExit }
   | { kind: 'budget'; instructions: number }
+  | { kind: 'time'; nowNs: number }
   | { kind: 'all-halted' }
   | { kind: 'suspended'; disposition: SuspendDisposition; exitCode?: number };
 
@@ -134,6 +135,8 @@ export interface RunOptions {
   maxInstructions?: number;
   /** Return `hlt` exits to the caller instead of waiting (default false). */
   hltExits?: boolean;
+  /** Stop when the virtual clock reaches this time in ns (a `time` stop). */
+  untilNs?: number;
 }
 
 const PAGE = 4096;
@@ -401,11 +404,14 @@ export class Machine {
     if (limit !== Infinity && (!Number.isInteger(limit) || limit < 0)) {
       throw new InvalidArgumentError(`maxInstructions ${limit} is not a non-negative integer`);
     }
+    const until = options.untilNs ?? Infinity;
+    if (until !== Infinity && (!Number.isFinite(until) || until < 0)) throw new InvalidArgumentError(`untilNs ${until} is not a time in ns`);
     let done = 0;
     const n = this.vcpus.length;
     for (;;) {
       if (this.suspendedAs !== null) return { kind: 'suspended', disposition: this.suspendedAs, exitCode: this.exitCode };
       if (done >= limit) return { kind: 'budget', instructions: done };
+      if (until !== Infinity && this.clock.now() >= until) return { kind: 'time', nowNs: this.clock.now() };
       // Round robin: the next vCPU that can run.
       let v: MachineVcpu | null = null;
       for (let k = 0; k < n; k++) {
@@ -423,6 +429,10 @@ export class Machine {
           continue;
         }
         const deadline = this.clock.nextDeadline();
+        if (deadline > until && until !== Infinity) {
+          this.clock.advanceTo(Math.max(this.clock.now(), Math.ceil(until)));
+          continue;
+        }
         if (deadline !== Infinity && this.vcpus.some((c) => c.runState === 'halted')) {
           this.clock.advanceTo(deadline);
           continue;
@@ -431,7 +441,7 @@ export class Machine {
       }
       // The slice ends at the quantum, the budget, or the next timer deadline (so a timer fires at
       // its exact instruction in virtual time).
-      const untilTimer = this.clock.instructionsUntil(this.clock.nextDeadline());
+      const untilTimer = this.clock.instructionsUntil(Math.min(this.clock.nextDeadline(), until));
       const slice = Math.max(1, Math.min(n > 1 ? this.quantum : 1_000_000, limit - done, untilTimer));
       // An external interrupt the guest cannot take yet ends the run at the interrupt window.
       const blocked = this.pollInterrupts(v);

@@ -123,3 +123,18 @@ describe('emulated accessed/dirty bits', () => {
     expect(st.handled['ept-violation']).toBe(st.exits['ept-violation']);
   });
 });
+
+describe('time-limited runs', () => {
+  it('stops at a virtual time (1 ns per instruction by default)', () => {
+    const m = new Machine({ memoryMiB: 4 });
+    applyPlan(m, planFlat(Uint8Array.of(0xeb, 0xfe), { mode: 'long' })); // jmp $
+    expect(m.run({ untilNs: 5000 })).toEqual({ kind: 'time', nowNs: 5000 });
+    expect(m.stats().instructions).toBe(5000);
+  });
+
+  it('moves a halted machine to the stop time instead of returning all-halted early', () => {
+    const m = new Machine({ memoryMiB: 4 });
+    applyPlan(m, planFlat(Uint8Array.of(0xf4), { mode: 'long' }));
+    expect(m.run({ untilNs: 1_000_000 })).toEqual({ kind: 'time', nowNs: 1_000_000 });
+  });
+});
