@@ -27,6 +27,8 @@ export const CPUID7_EBX_FSGSBASE = 1 << 0;
 export const CPUID7_EBX_SMEP = 1 << 7;
 export const CPUID7_EBX_SMAP = 1 << 20;
 export const CPUID7_ECX_UMIP = 1 << 2;
+/** Leaf 7 subleaf 0 ECX: LA57 (16), 5-level paging and 57-bit linear addresses. */
+export const CPUID7_ECX_LA57 = 1 << 16;
 /** Leaf 0x80000001 EDX: SYSCALL (11), NX (20), 1 GiB pages (26). */
 export const EXT1_EDX_SYSCALL = 1 << 11;
 export const EXT1_EDX_NX = 1 << 20;
@@ -84,7 +86,7 @@ export function cpuidModel(leaf: number, subleaf: number, apicId: number, out: C
       // subleaf 0: EAX = max subleaf 0; the system features src/cpu/system implements
       if (subleaf === 0) {
         out.ebx = CPUID7_EBX_FSGSBASE | CPUID7_EBX_SMEP | CPUID7_EBX_SMAP;
-        out.ecx = CPUID7_ECX_UMIP;
+        out.ecx = CPUID7_ECX_UMIP | CPUID7_ECX_LA57;
       }
       return;
     case 0x80000000:
@@ -105,7 +107,7 @@ export function cpuidModel(leaf: number, subleaf: number, apicId: number, out: C
       return;
     }
     case 0x80000008:
-      out.eax = 0x3028; // 48 linear, 40 physical address bits
+      out.eax = 0x3928; // 57 linear (LA57), 40 physical address bits
       return;
     default:
       return;

@@ -115,6 +115,9 @@ export class Vcpu implements SystemHost, SysCpu {
   private readonly segChk = new Uint8Array(8);
   /** The fault of a poisoned access (aHi = 0xFFFFFFFF outside 64-bit mode): #GP or #SS. */
   private limitVec = 0;
+  /** Canonical-address check of the high dword: (hi + canonAdd) >>> 0 < canonLim (48- or 57-bit, CR4.LA57). */
+  private canonAdd = 0x8000;
+  private canonLim = 0x10000;
 
   // ---- derived mode (updateMode) ----
   private mode = 32;
@@ -196,6 +199,8 @@ export class Vcpu implements SystemHost, SysCpu {
     // soft-TLB entries carry the U/S permission of the CPL that filled them (system/linear.ts)
     if (wasUser !== (this.cpl === 3)) this.flushTlb();
     this.sys.refresh();
+    this.canonAdd = this.sys.canonAdd;
+    this.canonLim = this.canonAdd * 2;
     for (let s = 0; s < 6; s++) this.segChk[s] = this.mode !== 64 && this.sys.needsSegCheck(s) ? 1 : 0;
   }
 
@@ -897,7 +902,7 @@ export class Vcpu implements SystemHost, SysCpu {
       this.raise(v, true, 0);
       return false;
     }
-    if (this.mode === 64 && ((hi + 0x8000) >>> 0) >= 0x10000) {
+    if (this.mode === 64 && ((hi + this.canonAdd) >>> 0) >= this.canonLim) {
       // non-canonical: #SS(0) for stack references, else #GP(0) (SDM Vol. 3A §6.15)
       this.raise(this.aSeg === SS && acc !== ACC_FETCH ? SSF : GP, true, 0);
       return false;
@@ -1257,7 +1262,7 @@ export class Vcpu implements SystemHost, SysCpu {
   private jumpTo(lo: number, hi: number, osz: number): number {
     const u = this.u;
     if (this.mode === 64 && osz === 64) {
-      if (((hi + 0x8000) >>> 0) >= 0x10000) return this.raise(GP, true, 0);
+      if (((hi + this.canonAdd) >>> 0) >= this.canonLim) return this.raise(GP, true, 0);
       u[S_RIP] = lo;
       u[S_RIP + 1] = hi;
     } else {
@@ -1419,7 +1424,7 @@ export class Vcpu implements SystemHost, SysCpu {
         const lo = this.peek(64, 0);
         if (lo < 0) return C_FAULT;
         const hi = this.vh;
-        if (((hi + 0x8000) >>> 0) >= 0x10000) return this.raise(GP, true, 0);
+        if (((hi + this.canonAdd) >>> 0) >= this.canonLim) return this.raise(GP, true, 0);
         this.addSp(8);
         u[S_RIP] = lo;
         u[S_RIP + 1] = hi;
@@ -1772,7 +1777,7 @@ export class Vcpu implements SystemHost, SysCpu {
           thi = this.vh;
         }
         const osz = i.opSize;
-        if (this.mode === 64 && osz === 64 && ((thi + 0x8000) >>> 0) >= 0x10000) return this.raise(GP, true, 0);
+        if (this.mode === 64 && osz === 64 && ((thi + this.canonAdd) >>> 0) >= this.canonLim) return this.raise(GP, true, 0);
         if (!this.push(osz, this.nextLo(d), this.nextHi(d))) return C_FAULT;
         return this.jumpTo(tlo, thi, osz);
       }
@@ -1781,7 +1786,7 @@ export class Vcpu implements SystemHost, SysCpu {
         const lo = this.peek(osz, 0);
         if (lo < 0) return C_FAULT;
         const hi = osz === 64 ? this.vh : 0;
-        if (this.mode === 64 && osz === 64 && ((hi + 0x8000) >>> 0) >= 0x10000) return this.raise(GP, true, 0);
+        if (this.mode === 64 && osz === 64 && ((hi + this.canonAdd) >>> 0) >= this.canonLim) return this.raise(GP, true, 0);
         this.addSp((osz >>> 3) + (i.opCount > 0 ? i.imm & 0xffff : 0));
         return this.jumpTo(lo, hi, osz);
       }

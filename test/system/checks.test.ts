@@ -61,9 +61,22 @@ describe('control registers (SDM Vol. 3A 2.5, Vol. 2 MOV to CR)', () => {
     expect(r.run().reason).toBe('hlt');
     expect(u[S_EFER]! & (1 << 10)).toBe(1 << 10);
   });
-  it('a reserved CR4 bit (LA57, not advertised) is #GP(0)', () => {
+  it('a CR4 bit the model does not implement (PKE) is #GP(0)', () => {
     const r = rig();
-    r.code([...movEax(1 << 12), ...MOV_CR4_EAX]);
+    r.code([...movEax(1 << 22), ...MOV_CR4_EAX]);
+    expectFault(r.run(), 13, 0);
+  });
+  it('changing CR4.LA57 in IA-32e mode is #GP(0)', () => {
+    const r = rig();
+    const u = r.cpu.state.u32;
+    u[S_EFER] = (1 << 8) | (1 << 10);
+    u[S_CR4] = 1 << 5;
+    r.w32(0x20000, 0x21003);
+    r.w32(0x21000, 0x83);
+    u[S_CR3] = 0x20000;
+    u[S_CR0] = 0x80000011;
+    r.cpu.updateMode(); // compatibility mode (CS.L = 0)
+    r.code([...movEax((1 << 5) | (1 << 12)), ...MOV_CR4_EAX]);
     expectFault(r.run(), 13, 0);
   });
   it('CR4.PCIDE outside IA-32e mode is #GP(0)', () => {

@@ -14,7 +14,6 @@ const KNOWN: Record<string, string> = {
   exc_simd: 'SSE is not implemented (not advertised)',
   int_shadow: 'needs the LAPIC (the Machine); the test platform has no devices',
   nmi_blocking: 'needs the LAPIC (the Machine); the test platform has no devices',
-  paging_la57: '5-level paging (LA57) is not advertised',
 };
 
 describe('system fixtures (QEMU goldens)', () => {

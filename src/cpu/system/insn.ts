@@ -214,7 +214,7 @@ export function execSystem(cpu: SysCpu, d: DI, m: number): number {
       }
       const lo = cpu.opGet(d, 0);
       const hi = sz === 64 ? cpu.opHi : 0;
-      if (((hi + 0x8000) >>> 0) >= 0x10000) return cpu.raise(GP, true, 0);
+      if (!sys.canon(hi)) return cpu.raise(GP, true, 0);
       u[o + SEG_BASE] = lo >>> 0;
       u[o + SEG_BASE_HI] = hi >>> 0;
       return C_NEXT;

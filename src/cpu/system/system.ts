@@ -56,9 +56,9 @@ const CR0_VALID = (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP 
 /** CR4 bits the model implements (and advertises through CPUID). */
 export const CR4_TSD = 1 << 2, CR4_DE = 1 << 3, CR4_PSE = 1 << 4, CR4_PAE = 1 << 5, CR4_MCE = 1 << 6, CR4_PGE = 1 << 7,
   CR4_PCE = 1 << 8, CR4_OSFXSR = 1 << 9, CR4_OSXMMEXCPT = 1 << 10, CR4_UMIP = 1 << 11, CR4_FSGSBASE = 1 << 16,
-  CR4_PCIDE = 1 << 17, CR4_SMEP = 1 << 20, CR4_SMAP = 1 << 21;
+  CR4_PCIDE = 1 << 17, CR4_SMEP = 1 << 20, CR4_SMAP = 1 << 21, CR4_LA57 = 1 << 12;
 const CR4_VALID = CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT |
-  CR4_UMIP | CR4_FSGSBASE | CR4_PCIDE | CR4_SMEP | CR4_SMAP;
+  CR4_UMIP | CR4_LA57 | CR4_FSGSBASE | CR4_PCIDE | CR4_SMEP | CR4_SMAP;
 const EFER_SCE = 1, EFER_LME = 1 << 8, EFER_LMA = 1 << 10, EFER_NXE = 1 << 11;
 
 const TWO32 = 4294967296;
@@ -76,9 +76,8 @@ export interface SystemHost {
 /** The data segment registers, in the order the SDM's RET/IRET pseudocode checks them. */
 const DATA_SEGS = new Uint8Array([ES, DS, FS, GS]);
 
-function canonical(hi: number): boolean {
-  return ((hi + 0x8000) >>> 0) < 0x10000;
-}
+/** Bit 47 (4-level paging) or bit 56 (5-level, CR4.LA57) sign-extends the canonical address (SDM §3.3.7.1, §4.5). */
+const CANON48 = 0x8000, CANON57 = 0x1000000;
 
 function exceptionClass(v: number): number {
   // 0 benign, 1 contributory, 2 page fault (Table 6-4)
@@ -126,6 +125,14 @@ export class System {
     this.refresh();
   }
 
+  /** Half the canonical range of the high dword: 0x8000 (48-bit) or 0x1000000 (57-bit, LA57). */
+  canonAdd = CANON48;
+
+  /** True when a 64-bit address with high dword `hi` is canonical for the current paging width. */
+  canon(hi: number): boolean {
+    return ((hi + this.canonAdd) >>> 0) < this.canonAdd * 2;
+  }
+
   /** Recomputes the paging context from CR0/CR3/CR4/EFER (after any of them or PAT changed). */
   refresh(): void {
     const u = this.u;
@@ -138,6 +145,7 @@ export class System {
     c.patLo = this.msr.patLo;
     c.patHi = this.msr.patHi;
     this.mem.pagingOn = (c.cr0 & CR0_PG) !== 0;
+    this.canonAdd = (c.cr4 & CR4_LA57) !== 0 ? CANON57 : CANON48;
   }
 
   // =====================================================================================
@@ -499,6 +507,8 @@ export class System {
         if (hi !== 0 || (lo & ~CR4_VALID) !== 0) return this.gp(0);
         const old = u[S_CR4]!;
         if (this.long && (lo & CR4_PAE) === 0) return this.gp(0);
+        // LA57 cannot change while IA-32e mode is active (SDM §2.5 CR4.LA57, MOV to CR4 #GP)
+        if (this.long && ((old ^ lo) & CR4_LA57) !== 0) return this.gp(0);
         if ((lo & CR4_PCIDE) !== 0 && (old & CR4_PCIDE) === 0 && (!this.long || (u[S_CR3]! & 0xfff) !== 0)) return this.gp(0);
         if ((u[S_CR0]! & CR0_PG) !== 0 && (lo & CR4_PAE) !== 0 && !this.long &&
             ((old ^ lo) & (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP | CR4_SMAP)) !== 0) {
@@ -706,8 +716,8 @@ export class System {
         return ST_OK;
       case MSR_MTRRCAP: return this.gp(0); // read-only
       case MSR_SYSENTER_CS: m.sysenterCs = lo & 0xffff; return ST_OK;
-      case MSR_SYSENTER_ESP: if (!canonical(hi)) return this.gp(0); m.sysenterEspLo = lo; m.sysenterEspHi = hi; return ST_OK;
-      case MSR_SYSENTER_EIP: if (!canonical(hi)) return this.gp(0); m.sysenterEipLo = lo; m.sysenterEipHi = hi; return ST_OK;
+      case MSR_SYSENTER_ESP: if (!this.canon(hi)) return this.gp(0); m.sysenterEspLo = lo; m.sysenterEspHi = hi; return ST_OK;
+      case MSR_SYSENTER_EIP: if (!this.canon(hi)) return this.gp(0); m.sysenterEipLo = lo; m.sysenterEipHi = hi; return ST_OK;
       case MSR_MISC_ENABLE: m.miscEnableLo = lo; m.miscEnableHi = hi; return ST_OK;
       case MSR_PAT:
         if (!validTypeBytes(lo, hi, true)) return this.gp(0);
@@ -732,18 +742,18 @@ export class System {
         return ST_OK;
       }
       case MSR_STAR: m.starLo = lo; m.starHi = hi; return ST_OK;
-      case MSR_LSTAR: if (!canonical(hi)) return this.gp(0); m.lstarLo = lo; m.lstarHi = hi; return ST_OK;
-      case MSR_CSTAR: if (!canonical(hi)) return this.gp(0); m.cstarLo = lo; m.cstarHi = hi; return ST_OK;
+      case MSR_LSTAR: if (!this.canon(hi)) return this.gp(0); m.lstarLo = lo; m.lstarHi = hi; return ST_OK;
+      case MSR_CSTAR: if (!this.canon(hi)) return this.gp(0); m.cstarLo = lo; m.cstarHi = hi; return ST_OK;
       case MSR_FMASK: m.fmask = lo; return ST_OK;
       case MSR_FS_BASE:
-        if (!canonical(hi)) return this.gp(0);
+        if (!this.canon(hi)) return this.gp(0);
         u[S_SEG + FS * SEG_STRIDE + SEG_BASE] = lo; u[S_SEG + FS * SEG_STRIDE + SEG_BASE_HI] = hi;
         return ST_OK;
       case MSR_GS_BASE:
-        if (!canonical(hi)) return this.gp(0);
+        if (!this.canon(hi)) return this.gp(0);
         u[S_SEG + GS * SEG_STRIDE + SEG_BASE] = lo; u[S_SEG + GS * SEG_STRIDE + SEG_BASE_HI] = hi;
         return ST_OK;
-      case MSR_KERNEL_GS_BASE: if (!canonical(hi)) return this.gp(0); m.kgsLo = lo; m.kgsHi = hi; return ST_OK;
+      case MSR_KERNEL_GS_BASE: if (!this.canon(hi)) return this.gp(0); m.kgsLo = lo; m.kgsHi = hi; return ST_OK;
       case MSR_TSC_AUX: if (hi !== 0) return this.gp(0); u[S_TSC_AUX] = lo; return ST_OK;
       default: {
         const f = this.mtrrIndex(index);
@@ -780,7 +790,7 @@ export class System {
   loadTableReg(idt: boolean, limit: number, baseLo: number, baseHi: number, osz: number): number {
     if (this.cpl !== 0) return this.gp(0);
     if (this.mode64) {
-      if (!canonical(baseHi)) return this.gp(0);
+      if (!this.canon(baseHi)) return this.gp(0);
     } else {
       baseHi = 0;
       if (osz === 16) baseLo &= 0xffffff;
@@ -813,7 +823,7 @@ export class System {
     if (this.long) {
       const up = this.readDescUpper();
       if (up < 0) return this.failSt();
-      if ((this.vh & 0x1f00) !== 0 || !canonical(up)) return this.gp(sel & 0xfffc);
+      if ((this.vh & 0x1f00) !== 0 || !this.canon(up)) return this.gp(sel & 0xfffc);
       baseHi = up;
     }
     this.loadCache(LDTR, sel);
@@ -838,7 +848,7 @@ export class System {
     if (this.long) {
       const up = this.readDescUpper();
       if (up < 0) return this.failSt();
-      if ((this.vh & 0x1f00) !== 0 || !canonical(up)) return this.gp(sel & 0xfffc);
+      if ((this.vh & 0x1f00) !== 0 || !this.canon(up)) return this.gp(sel & 0xfffc);
       baseHi = up;
     }
     // busy bit (type bit 1)
@@ -920,7 +930,7 @@ export class System {
         const s = lo - w;
         if (s < 0) hi = (hi - 1) >>> 0;
         lo = s >>> 0;
-        if (!canonical(hi)) return this.fault(V_SS, true, ssErr);
+        if (!this.canon(hi)) return this.fault(V_SS, true, ssErr);
         alo = lo; ahi = hi;
       } else {
         lo = stackBits === 32 ? (lo - w) >>> 0 : (lo - w) & 0xffff;
@@ -948,7 +958,7 @@ export class System {
       const s = u[8]! + off0;
       const lo = s >>> 0;
       const hi = s >= TWO32 ? (u[9]! + 1) >>> 0 : u[9]!;
-      if (!canonical(hi)) { this.fault(V_SS, true, 0); return -1; }
+      if (!this.canon(hi)) { this.fault(V_SS, true, 0); return -1; }
       return this.rd(lo, hi, w, this.cpl);
     }
     const big = (u[ssO + SEG_ATTR]! & ATTR_DB) !== 0;
@@ -1214,7 +1224,7 @@ export class System {
         spLo = this.newSpLo; spHi = this.newSpHi;
       }
       if (!this.mode64 && !inner && ist === 0) spHi = 0; // from compatibility mode at the same privilege: zero-extended
-      if (!canonical(spHi)) return this.fault(V_SS, true, ext);
+      if (!this.canon(spHi)) return this.fault(V_SS, true, ext);
       spLo = (spLo & ~0xf) >>> 0;
       f[0] = oldSs; f[1] = 0;
       f[2] = oldSpLo; f[3] = this.mode64 ? oldSpHi : 0;
@@ -1225,7 +1235,7 @@ export class System {
       const n = hasErr ? 6 : 5;
       r = this.pushFrame(0, 0, 0, spLo, spHi, 64, 8, n, newCpl, ext);
       if (r !== ST_OK) return r;
-      if (!canonical(offHi)) return this.gp(ext);
+      if (!this.canon(offHi)) return this.gp(ext);
       if (inner) {
         // SS = null selector with RPL = new CPL (SDM §6.14.4)
         const so = S_SEG + SS * SEG_STRIDE;
@@ -1349,7 +1359,7 @@ export class System {
       const m64 = this.long && (attr & ATTR_L) !== 0;
       if (this.long && (attr & ATTR_L) !== 0 && (attr & ATTR_DB) !== 0) return this.gp(sel & 0xfffc);
       if (osz === 16) { offLo &= 0xffff; offHi = 0; } else if (osz === 32) offHi = 0;
-      if (m64) { if (!canonical(offHi)) return this.gp(0); } else {
+      if (m64) { if (!this.canon(offHi)) return this.gp(0); } else {
         offHi = 0;
         if (offLo > System.limitOf(cLo, cHi)) return this.gp(0);
       }
@@ -1410,7 +1420,7 @@ export class System {
     const conforming = (tattr & 0x4) !== 0;
     if (!call) {
       if (!conforming && tdpl !== cpl) return this.gp(tsel & 0xfffc);
-      if (this.long ? !canonical(gOffHi) : gOffLo > System.limitOf(tLo, tHi)) return this.gp(0);
+      if (this.long ? !this.canon(gOffHi) : gOffLo > System.limitOf(tLo, tHi)) return this.gp(0);
       this.setCs(tsel, tLo, tHi, cpl, gOffLo, gOffHi);
       this.host.updateMode();
       return ST_OK;
@@ -1426,14 +1436,14 @@ export class System {
       if (this.long) {
         r = this.tss64(4 + tdpl * 8, 0);
         if (r !== ST_OK) return r;
-        if (!canonical(this.newSpHi)) return this.fault(V_SS, true, 0);
+        if (!this.canon(this.newSpHi)) return this.fault(V_SS, true, 0);
         f[0] = oldSs; f[1] = 0;
         f[2] = oldSpLo; f[3] = this.mode64 ? oldSpHi : 0;
         f[4] = retCs; f[5] = 0;
         f[6] = retLo; f[7] = this.mode64 ? retHi : 0;
         r = this.pushFrame(0, 0, 0, this.newSpLo, this.newSpHi, 64, 8, 4, tdpl, 0);
         if (r !== ST_OK) return r;
-        if (!canonical(gOffHi)) return this.gp(0);
+        if (!this.canon(gOffHi)) return this.gp(0);
         const so = S_SEG + SS * SEG_STRIDE;
         u[so + SEG_SEL] = tdpl;
         u[so + SEG_BASE] = 0; u[so + SEG_BASE_HI] = 0; u[so + SEG_LIMIT] = 0;
@@ -1475,7 +1485,7 @@ export class System {
     // same privilege through the gate
     f[0] = u[S_SEG + CS * SEG_STRIDE + SEG_SEL]!; f[1] = 0;
     f[2] = w === 2 ? u[S_RIP]! & 0xffff : u[S_RIP]!; f[3] = w === 8 ? u[S_RIP + 1]! : 0;
-    if (this.long ? !canonical(gOffHi) : gOffLo > System.limitOf(tLo, tHi)) return this.gp(0);
+    if (this.long ? !this.canon(gOffHi) : gOffLo > System.limitOf(tLo, tHi)) return this.gp(0);
     r = this.pushCurrent(w, 2);
     if (r !== ST_OK) return r;
     this.setCs(tsel, tLo, tHi, cpl, gOffLo, gOffHi);
@@ -1537,7 +1547,7 @@ export class System {
     // IRET in 64-bit mode always pops SS:RSP (SDM IRET "IA-32e-MODE")
     const outer = rpl > cpl || (iret && this.mode64);
     if (!outer) {
-      if (to64 ? !canonical(ipHi) : ipLo > System.limitOf(cLo, cHi)) return this.gp(0);
+      if (to64 ? !this.canon(ipHi) : ipLo > System.limitOf(cLo, cHi)) return this.gp(0);
       this.addSp(first * w + imm);
       this.setCs(sel, cLo, cHi, cpl, ipLo, ipHi);
       return ST_OK;
@@ -1564,7 +1574,7 @@ export class System {
       if (r !== ST_OK) return r;
       ssLo = this.dLo; ssHi = this.dHi;
     }
-    if (to64 ? !canonical(ipHi) : ipLo > System.limitOf(cLo, cHi)) return this.gp(0);
+    if (to64 ? !this.canon(ipHi) : ipLo > System.limitOf(cLo, cHi)) return this.gp(0);
     this.dLo = cLo; this.dHi = cHi;
     this.setCs(sel, cLo, cHi, rpl, ipLo, ipHi);
     if (ssNull) {
@@ -1719,7 +1729,7 @@ export class System {
     const m = this.msr;
     const base = (m.starHi >>> 16) & 0xffff;
     if (osz === 64) {
-      if (!canonical(u[3]!)) return this.gp(0);
+      if (!this.canon(u[3]!)) return this.gp(0);
       this.flatCs(((base + 16) & 0xfffc) | 3, 3, true);
       u[S_RIP] = u[2]!; u[S_RIP + 1] = u[3]!;
     } else {
@@ -1760,7 +1770,7 @@ export class System {
     if (!this.pmode || this.cpl !== 0) return this.gp(0);
     if ((m.sysenterCs & 0xfffc) === 0) return this.gp(0);
     if (osz === 64) {
-      if (!canonical(u[5]!) || !canonical(u[3]!)) return this.gp(0);
+      if (!this.canon(u[5]!) || !this.canon(u[3]!)) return this.gp(0);
       this.flatCs(((m.sysenterCs + 32) & 0xfffc) | 3, 3, true);
       this.flatSs(((m.sysenterCs + 40) & 0xfffc) | 3, 3);
       u[S_RIP] = u[4]!; u[S_RIP + 1] = u[5]!;
