@@ -57,9 +57,9 @@ const LEGACY_PREFIXES = [0x66, 0x67, 0xf0, 0xf2, 0xf3, 0x26, 0x2e, 0x36, 0x3e, 0
 /**
  * Writes one biased random sequence of SEQ_LEN bytes at buf[at]: a random prefix run (legacy and
  * REX, in random order), a map escape (none, 0F, 0F 38, 0F 3A, VEX2/3, EVEX, XOP), an opcode,
- * a ModRM/SIB biased over all mod values, and a random tail.
+ * a ModRM/SIB biased over all mod values, and a random tail. `vexOnly`: VEX/EVEX/XOP escapes only.
  */
-export function generate(rng: Rng, mode: number, buf: Uint8Array, at: number): void {
+export function generate(rng: Rng, mode: number, buf: Uint8Array, at: number, vexOnly = false): void {
   for (let i = 0; i < SEQ_LEN; i++) buf[at + i] = rng.int(256);
   let p = at;
   const np = [0, 0, 0, 1, 1, 1, 2, 2, 3, 4, 6, 14][rng.int(12)]!;
@@ -67,7 +67,7 @@ export function generate(rng: Rng, mode: number, buf: Uint8Array, at: number): v
     buf[p++] = mode === 64 && rng.int(4) === 0 ? 0x40 | rng.int(16) : LEGACY_PREFIXES[rng.int(LEGACY_PREFIXES.length)]!;
   }
   if (mode === 64 && rng.int(3) === 0) buf[p++] = 0x40 | rng.int(16);
-  const e = rng.int(100);
+  const e = vexOnly ? 83 + rng.int(17) : rng.int(100);
   if (e < 35) { /* one-byte map: opcode is random */ }
   else if (e < 65) buf[p++] = 0x0f;
   else if (e < 75) { buf[p++] = 0x0f; buf[p++] = 0x38; }
@@ -298,7 +298,7 @@ export function judge(ours: Insn, ic: Instruction, icedOk: boolean): { verdict: 
 const BATCH = 4096;
 
 /** Runs `count` random sequences in `mode` from `seed`, tallying verdicts. */
-export function runDiff(mode: 16 | 32 | 64, count: number, seed: number, keep = 20, showVex = false): Tally {
+export function runDiff(mode: 16 | 32 | 64, count: number, seed: number, keep = 20, showVex = false, vexOnly = false): Tally {
   const tally = newTally();
   const rng = new Rng(seed ^ (mode * 0x9e3779b1));
   const buf = new Uint8Array(BATCH * SEQ_LEN);
@@ -306,7 +306,7 @@ export function runDiff(mode: 16 | 32 | 64, count: number, seed: number, keep = 
   const fmt = new Formatter(FormatterSyntax.Intel);
   for (let done = 0; done < count; done += BATCH) {
     const n = Math.min(BATCH, count - done);
-    for (let i = 0; i < n; i++) generate(rng, mode, buf, i * SEQ_LEN);
+    for (let i = 0; i < n; i++) generate(rng, mode, buf, i * SEQ_LEN, vexOnly);
     const dec = new Decoder(mode, buf, DecoderOptions.None);
     const ic = new Instruction();
     for (let i = 0; i < n; i++) {

@@ -13,7 +13,9 @@
  *   W        W0, W1, WIG
  *   flags    nv (VEX.vvvv must be 1111b), m (memory form only), r (register form only),
  *            /n (ModRM.reg), x64 (64-bit mode only), vsib (memory form with SIB required),
- *            k (opmask operands: VEX.R and vvvv[3] must be 0, only k0-k7 exist)
+ *            k (opmask operands: VEX.R and vvvv[3] must be 0, only k0-k7 exist),
+ *            tr (ModRM.reg is a tile register: VEX.R = 0), rm0 (ModRM.rm = 000b), sib (memory form
+ *            with a SIB byte), t3 (tile reg, rm, vvvv: tmm0-7 only, all three different)
  *   = ...    a fully decoded row (operands in tables.ts notation plus `By`: GPR in VEX.vvvv)
  *
  * EVEX validity per instruction is in evex.ts.
@@ -69,15 +71,19 @@ const VEX_ROWS: readonly string[] = [
   '0F3A 18 66 L1 W0', '0F3A 19 66 L1 W0 nv', '0F3A 1D 66 L* W0 nv', '0F3A 20-22 66 L0 WIG',
   '0F3A 38 66 L1 W0', '0F3A 39 66 L1 W0 nv', '0F3A 40 66 L* WIG', '0F3A 41 66 L0 WIG', '0F3A 42,44 66 L* WIG',
   '0F3A 46 66 L1 W0', '0F3A 4A-4C 66 L* W0', '0F3A 60-63 66 L0 WIG nv', '0F3A CE,CF 66 L* W1',
-  '0F3A DF 66 L0 WIG nv',
+  '0F3A DF 66 L0 WIG nv', '0F AE NP L0 WIG m nv /2', '0F AE NP L0 WIG m nv /3',
   // AVX-512 opmask instructions (VEX-encoded, SDM Vol. 2 KANDW etc.)
   '0F 41,42,45-47,4A NP,66 L1 WIG r k', '0F 44 NP,66 L0 WIG r nv k', '0F 4B 66 L1 W0 r k', '0F 4B NP L1 WIG r k',
-  '0F 90 NP,66 L0 WIG nv k', '0F 91 NP,66 L0 WIG m nv k', '0F 92,93 NP,66 L0 W0 r nv k', '0F 92,93 F2 L0 WIG r nv k',
+  '0F 90 NP,66 L0 WIG nv k', '0F 91 NP,66 L0 WIG m nv k', '0F 92 NP,66 L0 W0 r nv k', '0F 92 F2 L0 WIG r nv k', '0F 93 NP,66 L0 W0 r nv', '0F 93 F2 L0 WIG r nv',
   '0F 98,99 NP,66 L0 WIG r nv k', '0F3A 30-33 66 L0 WIG r nv k',
   // AVX-VNNI-INT8/INT16, AVX-NE-CONVERT, AVX-IFMA, SM3, SM4, SHA512, CMPccXADD (newer VEX rows)
   '0F38 50,51 NP,F3,F2 L* W0', '0F38 D2,D3 NP,66,F3 L* W0', '0F38 B0 NP,66,F3,F2 L* W0 m nv',
   '0F38 B1 66,F3 L* W0 m nv', '0F38 72 F3 L* W0 nv', '0F38 B4,B5 66 L* W1', '0F38 DA NP,66 L0 W0',
-  '0F38 DA F3,F2 L* W0', '0F3A DE 66 L0 W0', '0F38 CB F2 L1 W0 r', '0F38 CC,CD F2 L1 W0 r nv', '0F38 E0-EF 66 L0 WIG m x64',
+  '0F38 DA F3,F2 L* W0', '0F3A DE 66 L0 W0',
+  // AMX (64-bit mode only; SDM Vol. 2 LDTILECFG, TILELOADD, TDPBSSD ...)
+  '0F38 49 NP,66 L0 W0 m nv x64 /0', '0F38 49 NP L0 W0 r nv x64 /0 rm0', '0F38 49 F2 L0 W0 r nv x64 rm0 tr',
+  '0F38 4B 66,F3,F2 L0 W0 m nv x64 sib tr',
+  '0F38 5E NP,66,F3,F2 L0 W0 r x64 t3', '0F38 5C F3,F2 L0 W0 r x64 t3', '0F38 6C NP,66 L0 W0 r x64 t3', '0F38 CB F2 L1 W0 r', '0F38 CC,CD F2 L1 W0 r nv', '0F38 E0-EF 66 L0 WIG m x64',
 ];
 
 /** One VEX row: constraints plus, for the implemented rows, the decode (mnemonic id and operand specs). */
@@ -91,6 +97,8 @@ export class VexRow {
     readonly x64: boolean,
     readonly vsib: boolean,
     readonly k: boolean,
+    /** AMX checks: 1 tr, 2 rm0, 4 sib, 8 t3. */
+    readonly amx: number,
     /** Mnemonic id; VexUnsupported for validity-only rows. */
     readonly mnemonic: number,
     readonly opCount: number,
@@ -124,7 +132,8 @@ export const VEX_TABLE = new Map<number, VexRow[]>();
     const mnem = dt[0] ? mnemonicId(dt[0], text) : Mnemonic.VexUnsupported;
     const specs = dt[1] ? dt[1].split(',').map((o) => parseOperand(o, text)) : [];
     const row = new VexRow(l, w, flags.includes('nv'), flags.includes('m') ? 0 : flags.includes('r') ? 1 : -1, reg,
-      flags.includes('x64'), flags.includes('vsib'), flags.includes('k'), mnem, specs.length, specs[0] ?? 0, specs[1] ?? 0, specs[2] ?? 0);
+      flags.includes('x64'), flags.includes('vsib'), flags.includes('k'),
+      (flags.includes('tr') ? 1 : 0) | (flags.includes('rm0') ? 2 : 0) | (flags.includes('sib') ? 4 : 0) | (flags.includes('t3') ? 8 : 0), mnem, specs.length, specs[0] ?? 0, specs[1] ?? 0, specs[2] ?? 0);
     for (const op of ops) {
       for (const pp of pps) {
         if (pp < 0) throw new Error(`vex table: bad pp in '${text}'`);
@@ -154,6 +163,14 @@ export function findVexRow(map: number, opcode: number, pp: number, l: number, w
     if (r.x64 && mode !== 64) continue;
     if (r.nv && !vvvvAll1) continue;
     if (r.k && ((rxb & 4) !== 0 || vvvv > 7)) continue;
+    if (r.amx !== 0) {
+      const reg = (modrm >> 3) & 7;
+      if ((r.amx & 1) !== 0 && (rxb & 4) !== 0) continue;
+      if ((r.amx & 2) !== 0 && (modrm & 7) !== 0) continue;
+      if ((r.amx & 4) !== 0 && (modrm & 7) !== 4) continue;
+      // TDP*: #UD unless the three tiles are tmm0-7 and all different (SDM Vol. 2 TDPBSSD).
+      if ((r.amx & 8) !== 0 && ((rxb & 5) !== 0 || vvvv > 7 || reg === (modrm & 7) || reg === vvvv || (modrm & 7) === vvvv)) continue;
+    }
     if (r.vsib) {
       if (modrm >= 0xc0 || (modrm & 7) !== 4 || asz16) continue;
       // Gathers: #UD if any two of destination, index and mask are the same register (SDM VGATHERDPS etc.).
