@@ -83,6 +83,8 @@ export { DebugExit, DEBUG_EXIT_PORT, DEBUG_EXIT_SIZE } from './devices/debug-exi
 export type { DebugExitState } from './devices/debug-exit.js';
 export { Vcpu, type RunOptions } from './cpu/vcpu.js';
 export { CpuState } from './cpu/state.js';
+export { System, EV_EXCEPTION, EV_SOFT_INT, EV_SOFT_EXC, EV_ICEBP, EV_EXTERNAL, EV_NMI } from './cpu/system/system.js';
+export { LinearMemory } from './cpu/system/linear.js';
 export {
   ExitRecord, EXIT_REASONS, type VcpuExit, type ExitReason, type IoExit, type MmioExit, type EptViolationExit,
   type MsrExit, type CpuidExit, type ExceptionExit, type InvalidStateExit, type SimpleExit,

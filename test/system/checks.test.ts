@@ -490,3 +490,41 @@ describe('time-stamp counter MSR', () => {
     expect(r.cpu.state.u32[4]).toBe(0);
   });
 });
+
+describe('virtual-8086 mode (SDM Vol. 3A 20.2-20.3, Vol. 2 INT n)', () => {
+  it('INT n with IOPL < 3 is #GP(0), delivered to ring 0 with GS, FS, DS, ES, SS, ESP pushed', () => {
+    const r = rig();
+    r.deliver();
+    const u = r.cpu.state.u32;
+    const s = r.cpu.state;
+    // TSS: ESP0 = 0x70000, SS0 = data
+    r.w32(0x3004, 0x70000);
+    r.w32(0x3008, SEL.data);
+    u[S_SEG + TR * SEG_STRIDE + SEG_SEL] = SEL.tss;
+    u[S_SEG + TR * SEG_STRIDE + SEG_BASE] = 0x3000;
+    u[S_SEG + TR * SEG_STRIDE + SEG_LIMIT] = 0x67;
+    u[S_SEG + TR * SEG_STRIDE + SEG_ATTR] = 0x8b;
+    const gp = CODE + 0x800;
+    r.w32(IDT_BASE + 13 * 8, ((SEL.code32 << 16) | (gp & 0xffff)) >>> 0);
+    r.w32(IDT_BASE + 13 * 8 + 4, ((gp & 0xffff0000) | 0x8e00) >>> 0);
+    r.mem.set(HLT, gp);
+    // virtual-8086 task state: CS = 0x1000 (code at 0x10000), SS = 0x2000, SP = 0x100, IOPL 0
+    s.setSegment(CS, 0x1000, 0x10000, 0, 0xffff, 0xf3 | ATTR_S | ATTR_P);
+    s.setSegment(SS, 0x2000, 0x20000, 0, 0xffff, 0xf3 | ATTR_S | ATTR_P);
+    s.setSegment(DS, 0x3000, 0x30000, 0, 0xffff, 0xf3 | ATTR_S | ATTR_P);
+    u[8] = 0x100;
+    u[S_RFLAGS] = 0x20002; // VM
+    r.cpu.updateMode();
+    r.code([0xcd, 0x21], 0x10000);
+    u[S_RIP] = 0;
+    expect(r.run().reason).toBe('hlt');
+    expect(u[S_SEG + CS * SEG_STRIDE + SEG_SEL]).toBe(SEL.code32);
+    // ring-0 stack, top down: GS, FS, DS, ES, SS, ESP, EFLAGS, CS, EIP, error code (SDM Figure 20-5)
+    const top = 0x70000;
+    expect([r.r32(top - 12), r.r32(top - 20), r.r32(top - 24), r.r32(top - 32), r.r32(top - 36), r.r32(top - 40)])
+      .toEqual([0x3000, 0x2000, 0x100, 0x1000, 0, 0]);
+    expect(r.r32(top - 28) & 0x20000).toBe(0x20000);
+    // the data segment registers are null in ring 0
+    expect(u[S_SEG + DS * SEG_STRIDE + SEG_SEL]).toBe(0);
+  });
+});

@@ -1152,6 +1152,8 @@ export class System {
   private deliverOnce(kind: number, v: number, hasErr: boolean, err: number): number {
     const u = this.u;
     if (!this.pmode) return this.deliverReal(v);
+    // INT n in virtual-8086 mode with IOPL < 3 (no VME): #GP(0) before the IDT is read (SDM Vol. 2 INT n)
+    if (kind === EV_SOFT_INT && this.v86 && ((u[S_RFLAGS]! >>> 12) & 3) !== 3) return this.gp(0);
     const ext = kind === EV_SOFT_INT || kind === EV_SOFT_EXC ? 0 : 1;
     const long = this.long;
     const idtErr = v * 8 + 2 + ext;
