@@ -1,16 +1,14 @@
 /**
- * PENDING (kept out of the suite: not named *.test.ts). Rename to sti-shadow.test.ts once the
- * monitor takes an interrupt pending while IF = 0 at the exact instruction boundary where it
- * becomes deliverable (see docs/devices.md, "Guest-level interrupt tests", missing wiring 1).
+ * The monitor takes an interrupt pending while IF = 0 at the exact instruction boundary where it
+ * becomes deliverable: the vCPU enters with interrupt-window exiting, so the core stops there.
  *
  * fixtures/irq/sti_shadow.asm: COM1's THRE interrupt is pending at the 8259 (IRQ 4, unmasked)
  * while IF = 0; the guest runs STI then INC CX three times. SDM Vol. 2B STI: "external, maskable
  * interrupts [are] recognized after the instruction following STI" - so INT 0Ch is taken after the
- * first INC CX. Today Machine.run gives such a vCPU a 64-instruction slice and the interrupt comes
- * only after the guest's next exit (here, its SYNC of CX = 3).
+ * first INC CX.
  */
 import { describe, expect, it } from 'vitest';
-import { runStory } from '../story.js';
+import { runStory } from './story.js';
 
 describe('STI shadow at guest level (8259 interrupt pending while IF = 0)', () => {
   it('is taken after exactly one instruction following STI', () => {
