@@ -49,6 +49,32 @@ function str4(s: string, i: number): number {
 
 const BRAND = 'x86vmm virtual CPU (TypeScript)'.padEnd(48, '\0');
 
+/** Leaf 1 EDX: APIC on chip (9). ECX: x2APIC (21), TSC-deadline timer mode (24) (Table 3-10/3-11). */
+export const CPUID1_EDX_APIC = 1 << 9;
+export const CPUID1_ECX_X2APIC = 1 << 21;
+export const CPUID1_ECX_TSC_DEADLINE = 1 << 24;
+/** Leaf 7 subleaf 0 EBX: IA32_TSC_ADJUST (1), implemented by src/cpu/system. */
+export const CPUID7_EBX_TSC_ADJUST = 1 << 1;
+/** Leaf 0x80000007 EDX: invariant TSC (8). */
+export const EXT7_EDX_INVARIANT_TSC = 1 << 8;
+
+/**
+ * What the platform around the core adds to the model (set by the monitor, not by the core):
+ * a local APIC per vCPU (xAPIC and x2APIC, TSC-deadline timer), and a TSC that follows the
+ * machine clock at a fixed frequency (leaves 15H and 16H, invariant TSC).
+ */
+export class CpuidPlatform {
+  /** A LAPIC is attached: CPUID.1 EDX.APIC, ECX.x2APIC and ECX.TSC-deadline. */
+  apic = false;
+  /**
+   * Leaves 15H and 16H as [eax, ebx, ecx, edx] each (8 values), when the TSC runs at a constant
+   * advertised frequency; then the maximum basic leaf is 16H and 80000007H reports an invariant TSC.
+   */
+  tscLeaves: readonly number[] | null = null;
+}
+
+const NO_PLATFORM = new CpuidPlatform();
+
 /** Output record for cpuidModel (reused). */
 export class CpuidResult {
   eax = 0;
@@ -62,14 +88,16 @@ export class CpuidResult {
  * Leaves above the maximum return the highest basic leaf's values, as Intel processors do
  * (SDM CPUID: "If a value entered for CPUID.EAX is higher than the maximum input value ...").
  */
-export function cpuidModel(leaf: number, subleaf: number, apicId: number, out: CpuidResult): void {
+export function cpuidModel(leaf: number, subleaf: number, apicId: number, out: CpuidResult, platform: CpuidPlatform = NO_PLATFORM): void {
   leaf >>>= 0;
   out.eax = out.ebx = out.ecx = out.edx = 0;
-  if (leaf > 0x7 && leaf < 0x80000000) leaf = 0x7;
-  if (leaf > 0x80000008) leaf = 0x7;
+  const tsc = platform.tscLeaves;
+  const maxBasic = tsc !== null ? 0x16 : 0x7;
+  if (leaf > maxBasic && leaf < 0x80000000) leaf = maxBasic;
+  if (leaf > 0x80000008) leaf = maxBasic;
   switch (leaf) {
     case 0:
-      out.eax = 0x7;
+      out.eax = maxBasic;
       out.ebx = str4(VENDOR, 0);
       out.edx = str4(VENDOR, 4);
       out.ecx = str4(VENDOR, 8);
@@ -81,11 +109,15 @@ export function cpuidModel(leaf: number, subleaf: number, apicId: number, out: C
       out.ecx = CPUID1_ECX_CX16 | CPUID1_ECX_MOVBE | CPUID1_ECX_POPCNT | CPUID1_ECX_PCID;
       out.edx = CPUID1_EDX_TSC | CPUID1_EDX_CX8 | CPUID1_EDX_CMOV | CPUID1_EDX_DE | CPUID1_EDX_PSE | CPUID1_EDX_MSR |
         CPUID1_EDX_PAE | CPUID1_EDX_SEP | CPUID1_EDX_MTRR | CPUID1_EDX_PGE | CPUID1_EDX_PAT | CPUID1_EDX_PSE36 | CPUID1_EDX_CLFSH;
+      if (platform.apic) {
+        out.ecx |= CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE;
+        out.edx |= CPUID1_EDX_APIC;
+      }
       return;
     case 7:
       // subleaf 0: EAX = max subleaf 0; the system features src/cpu/system implements
       if (subleaf === 0) {
-        out.ebx = CPUID7_EBX_FSGSBASE | CPUID7_EBX_SMEP | CPUID7_EBX_SMAP;
+        out.ebx = CPUID7_EBX_FSGSBASE | CPUID7_EBX_TSC_ADJUST | CPUID7_EBX_SMEP | CPUID7_EBX_SMAP;
         out.ecx = CPUID7_ECX_UMIP | CPUID7_ECX_LA57;
       }
       return;
@@ -106,9 +138,22 @@ export function cpuidModel(leaf: number, subleaf: number, apicId: number, out: C
       out.edx = str4(BRAND, o + 12);
       return;
     }
+    case 0x80000007:
+      if (tsc !== null) out.edx = EXT7_EDX_INVARIANT_TSC;
+      return;
     case 0x80000008:
       out.eax = 0x3928; // 57 linear (LA57), 40 physical address bits
       return;
+    case 0x15:
+    case 0x16: {
+      // only reachable with tscLeaves (maxBasic 16H); leaves 8H-14H report nothing implemented
+      const o = leaf === 0x15 ? 0 : 4;
+      out.eax = tsc![o]! >>> 0;
+      out.ebx = tsc![o + 1]! >>> 0;
+      out.ecx = tsc![o + 2]! >>> 0;
+      out.edx = tsc![o + 3]! >>> 0;
+      return;
+    }
     default:
       return;
   }

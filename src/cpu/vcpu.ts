@@ -23,7 +23,7 @@ import { cond, getCF, getFlags, getZF, lazyLogic, lazyResult, materialize, setFl
 import { ACC_FETCH, ACC_READ, ACC_WRITE, PhysResult, type PhysicalSpace } from './phys.js';
 import {
   AC, AF, ATTR_DB, ATTR_L, CF, CR0_PE, CS, CpuState, DF, EFER_LMA, ID, IF, IOPL, L_MASK, NT, OF, PF, RF,
-  S_CR0, S_EFER, S_RFLAGS, S_RIP, S_SEG, S_T, S_TSC, S_TSC_AUX, SEG_ATTR, SEG_BASE, SEG_BASE_HI, SEG_SEL, SEG_STRIDE,
+  S_CR0, S_EFER, S_RFLAGS, S_RIP, S_SEG, S_T, S_TSC_AUX, SEG_ATTR, SEG_BASE, SEG_BASE_HI, SEG_SEL, SEG_STRIDE,
   SF, SS, TF, VM, ZF, S_MODE, SEG_LIMIT, S_CR2, S_CR4, CR4_TSD, S_DR7,
 } from './state.js';
 import { alu, alu64, dec, dec64, inc, inc64, neg, neg64 } from './exec/alu.js';
@@ -245,13 +245,15 @@ export class Vcpu implements SystemHost, SysCpu {
   /** @internal */ markExit(): void { this.faultRip(); }
   /** @internal */ nextInsn(d: DI): number { return this.fallThrough(d); }
   /** @internal */ awaitMsr(): void { this.pendingIn = 4; }
-  /** @internal */ tscLo(): number { return (this.u[S_TSC]! + this.retired) >>> 0; }
-  /** @internal */ setTsc(lo: number, hi: number): void {
-    // RDTSC reads S_TSC + instructions retired in this run: rebase so it reads `lo:hi` now
-    const r = this.retired;
-    u32Sub(this.u, S_TSC, lo, hi, r);
+  /** @internal */ tscLo(): number { this.sys.readTsc(this.retiredNow()); return this.sys.tscLo; }
+  /** @internal */ setTsc(lo: number, hi: number): void { this.sys.writeTsc(lo, hi, this.retiredNow()); }
+  /** @internal */ tscHi(): number { this.sys.readTsc(this.retiredNow()); return this.sys.tscHi; }
+  /** Instructions of this run up to and including the current one (the TSC's time; `retired` counts per block). */
+  private retiredNow(): number {
+    const b = this.curBlock;
+    return this.retired + (b === null ? 0 : b.insns.indexOf(this.cur)) + 1;
   }
-  /** @internal */ tscHi(): number { return (this.u[S_TSC + 1]! + (this.u[S_TSC]! + this.retired >= TWO32 ? 1 : 0)) >>> 0; }
+  private curBlock: Block | null = null;
 
   /**
    * True when a maskable interrupt can be taken now: RFLAGS.IF = 1 and no interrupt shadow (STI,
@@ -446,6 +448,7 @@ export class Vcpu implements SystemHost, SysCpu {
     this.bLo = u[S_RIP]!;
     this.bHi = u[S_RIP + 1]!;
     this.smc = false;
+    this.curBlock = b;
     for (let k = 0; k < n; k++) {
       const d = insns[k]!;
       this.cur = d;
@@ -1927,10 +1930,9 @@ export class Vcpu implements SystemHost, SysCpu {
       case Mnemonic.Cpuid: return this.cpuid(d);
       case Mnemonic.Rdtsc: case Mnemonic.Rdtscp: {
         if ((u[S_CR4]! & CR4_TSD) !== 0 && this.cpl !== 0) return this.raise(GP, true, 0);
-        // the TSC advances with retired instructions (deterministic virtual time, DESIGN.md)
-        const t = u[S_TSC]! + this.retired;
-        const lo = t >>> 0, hi = (u[S_TSC + 1]! + (t >= TWO32 ? 1 : 0)) >>> 0;
-        u[0] = lo; u[1] = 0; u[4] = hi; u[5] = 0;
+        // the TSC follows the machine clock, or retired instructions without one (System.readTsc)
+        this.sys.readTsc(this.retiredNow());
+        u[0] = this.sys.tscLo; u[1] = 0; u[4] = this.sys.tscHi; u[5] = 0;
         if (m === Mnemonic.Rdtscp) { u[2] = u[S_TSC_AUX]!; u[3] = 0; }
         return C_NEXT;
       }
@@ -2405,7 +2407,7 @@ export class Vcpu implements SystemHost, SysCpu {
     const u = this.u;
     const leaf = u[0]!, sub = u[2]!;
     const o = this.cpuidOut;
-    cpuidModel(leaf, sub, this.apicId, o);
+    cpuidModel(leaf, sub, this.apicId, o, this.sys.platform);
     if (this.cpuidExitLeaves.has(leaf)) {
       const ex = this.exitRecord;
       this.setExit('cpuid', 0, 0, 0, 0);
@@ -2639,13 +2641,6 @@ function pc(x: number): number {
   x = x - ((x >>> 1) & 0x55555555);
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
   return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-}
-
-/** u[o]:u[o+1] = hi:lo - n (n < 2^32). */
-function u32Sub(u: Uint32Array, o: number, lo: number, hi: number, n: number): void {
-  const d = lo - n;
-  u[o] = d >>> 0;
-  u[o + 1] = (d < 0 ? hi - 1 : hi) >>> 0;
 }
 
 function sizeMaskOf(size: number): number {

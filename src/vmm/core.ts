@@ -4,6 +4,7 @@
  * scripted core. Everything here is allocation-free on the run path.
  */
 import type { ExitRecord } from '../cpu/exit.js';
+import type { TscSource } from '../cpu/system/system.js';
 
 /** Result of a guest-linear translation for the monitor (assist, copyin/copyout). */
 export const LIN_OK = 0;
@@ -54,6 +55,14 @@ export interface CpuCore {
   /** Interrupt-window and NMI-window exiting (SDM Vol. 3C §25.2) for the next run. */
   setWindowExits(interrupt: boolean, nmi: boolean): void;
   configure(pauseExiting: boolean, cpuidExitLeaves: readonly number[], tprThreshold: number, debugExits?: boolean): void;
+  /**
+   * The platform around the core (set once by the Machine): `apic` - a LAPIC outside the core owns
+   * IA32_APIC_BASE (RDMSR/WRMSR of it exit) and CPUID advertises APIC, x2APIC and TSC-deadline;
+   * `tsc` - the TSC follows the machine clock; `tscLeaves` - CPUID leaves 15H and 16H (8 values).
+   */
+  attachPlatform?(apic: boolean, tsc: TscSource | null, tscLeaves: readonly number[] | null): void;
+  /** RESET of the TSC: it reads 0 from now, IA32_TSC_ADJUST = 0 (SDM Vol. 3A Table 9-1). */
+  resetTsc?(): void;
 }
 
 /** Event kinds as small ints for the core (EventKind order). */

@@ -9,6 +9,7 @@
  */
 import { Vcpu } from '../cpu/vcpu.js';
 import type { ExitRecord } from '../cpu/exit.js';
+import type { TscSource } from '../cpu/system/system.js';
 import type { PhysicalSpace, PhysResult } from '../cpu/phys.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { EptTranslation, TRANSLATE_OK, TRANSLATE_EPT_MISCONFIG } from '../memory/ept.js';
@@ -135,6 +136,18 @@ export class InterpreterCore implements CpuCore {
     this.vcpu.cpuidExitLeaves.clear();
     for (const l of cpuidExitLeaves) this.vcpu.cpuidExitLeaves.add(l >>> 0);
     this.tprThreshold = tprThreshold;
+  }
+
+  attachPlatform(apic: boolean, tsc: TscSource | null, tscLeaves: readonly number[] | null): void {
+    const sys = this.vcpu.sys;
+    sys.apicMsrExits = apic;
+    sys.platform.apic = apic;
+    sys.platform.tscLeaves = tscLeaves;
+    sys.tscSource = tsc;
+  }
+
+  resetTsc(): void {
+    this.vcpu.sys.resetTsc();
   }
 
   /** Forgets a pending RDMSR/WRMSR completion (the caller injected #GP for it instead). */

@@ -42,6 +42,8 @@ import { Uart16550, COM1_PORT, COM1_IRQ } from '../devices/uart16550.js';
 import { DebugConsole } from '../devices/debugcon.js';
 import { DebugExit } from '../devices/debug-exit.js';
 import { Hpet } from '../devices/hpet.js';
+import { TscModel } from '../time/tsc.js';
+import type { TscSource } from '../cpu/system/system.js';
 
 export type SuspendDisposition = 'reset' | 'poweroff' | 'halt' | 'triple-fault';
 
@@ -154,6 +156,24 @@ class CallerMmio implements BusDevice {
   }
 }
 
+/**
+ * The TSC of vCPU `id` as its core reads it (SDM Vol. 3B §17.17): the machine's TscModel at the
+ * virtual time after the instructions the core has run so far in this entry (the clock advances
+ * only when the run returns), plus the vCPU's offset, which the LAPIC's TSC-deadline timer follows.
+ */
+class MachineTsc implements TscSource {
+  constructor(readonly machine: Machine, readonly id: number) {}
+  ticks(instructions: number): number {
+    const c = this.machine.clock;
+    return this.machine.tsc.ticksAt(c.mode === 'virtual' ? c.now() + c.instructionsToNs(instructions) : c.now());
+  }
+  offsetChanged(lo: number, hi: number): void {
+    // the offset as a signed number of ticks (exact while |offset| < 2^53)
+    const ticks = (hi >= 0x8000_0000 ? hi - 2 ** 32 : hi) * 2 ** 32 + lo;
+    this.machine.irqchip?.lapic(this.id).setTscOffset(ticks);
+  }
+}
+
 /** A caller handler adapted to the bus device interface. */
 class HandlerDevice implements BusDevice {
   constructor(readonly base: number, readonly h: AccessHandler) {}
@@ -171,6 +191,8 @@ export class Machine {
   readonly io = new IoBus();
   readonly mmio = new MmioBus();
   readonly clock: VirtualClock;
+  /** The invariant TSC every vCPU reads (plus its offset) and the LAPICs' TSC-deadline mode compares with. */
+  readonly tsc: TscModel;
   readonly msrs = new MsrModel();
   readonly ramBytes: number;
   readonly quantum: number;
@@ -223,6 +245,7 @@ export class Machine {
     this.memory = new GuestMemory({ adMode: options.adMode ?? 'hardware' });
     mapPcMemory(this.memory, this.ramBytes);
     this.clock = new VirtualClock({ mode: options.clock ?? 'virtual' });
+    this.tsc = new TscModel(this.clock);
     if (options.rom) this.mapRom(options.rom);
     for (let i = 0; i < n; i++) {
       this.vcpus.push(new MachineVcpu(i, (options.createCore ?? interpreterCore)(this, i)));
@@ -230,7 +253,11 @@ export class Machine {
     }
     const want = (k: keyof NonNullable<MachineOptions['devices']>): boolean => options.devices?.[k] ?? true;
     if (want('irqchip')) {
-      const chip = new IrqChip(this.clock, { cpus: n, wake: (cpu) => this.wake(cpu) });
+      const chip = new IrqChip(this.clock, {
+        cpus: n,
+        wake: (cpu) => this.wake(cpu),
+        lapic: { tsc: this.tsc, onBaseChange: (a) => this.apicBaseChanged(a) },
+      });
       this.irqchip = chip;
       chip.pic.attach(this.io);
       this.mmio.register(0xfec0_0000, 0x1000, chip.ioapic, 'ioapic');
@@ -267,6 +294,50 @@ export class Machine {
       this.hpet = new Hpet(this.clock, { wiring: this.irqchip.hpetWiring() });
       this.mmio.register(0xfed0_0000, 0x400, this.hpet, 'hpet');
     }
+    const t = this.tsc;
+    const leaves = [t.cpuid15(), t.cpuid16()].flatMap((r) => [r.eax, r.ebx, r.ecx, r.edx]);
+    for (const v of this.vcpus) {
+      v.core.attachPlatform?.(this.irqchip !== null, new MachineTsc(this, v.id), leaves);
+      if (this.irqchip) v.apicBaseWriter = (value) => this.writeApicBase(v.id, value);
+    }
+  }
+
+  /** Guest-physical base of the xAPIC page on the MMIO bus. */
+  private apicPage = APIC_DEFAULT_BASE;
+
+  /**
+   * A LAPIC's IA32_APIC_BASE changed (WRMSR, or the caller's special registers): the vCPU's copy
+   * follows, and the xAPIC page moves to the new base (SDM Vol. 3A §11.4.5). One page serves every
+   * vCPU, so it follows the last relocation; a base on another device's range leaves it in place.
+   */
+  private apicBaseChanged(a: LocalApic): void {
+    const chip = this.irqchip!;
+    const v = this.vcpus[chip.lapics.indexOf(a)];
+    if (v !== undefined) {
+      a.readMsr(0x1b);
+      v.apicBase = (BigInt(a.msrHi) << 32n) | BigInt(a.msrLo);
+      v.touch();
+    }
+    this.moveApicPage(a.mmioBase);
+  }
+
+  private moveApicPage(base: number): void {
+    if (base === this.apicPage) return;
+    const other = this.mmio.find(base) ?? this.mmio.find(base + 0xfff);
+    if (other !== undefined && other.base !== this.apicPage) return;
+    try {
+      this.mmio.move(this.apicPage, base);
+      this.apicPage = base;
+    } catch {
+      // an overlap with another range: the page stays where it was
+    }
+  }
+
+  /** The caller set IA32_APIC_BASE through the special registers: the LAPIC decides (false: refused). */
+  private writeApicBase(id: number, value: bigint): boolean {
+    const lo = Number(value & 0xffff_ffffn);
+    const hi = Number((value >> 32n) & 0xffff_ffffn);
+    return this.irqchip!.lapic(id).writeMsr(0x1b, lo, hi) === MSR_OK;
   }
 
   /** The xAPIC page: each vCPU sees its own LAPIC at the same address (SDM Vol. 3A §11.4.1). */
@@ -371,15 +442,25 @@ export class Machine {
   }
 
   /**
-   * Reset: vCPUs to their power-on state (APs wait for SIPI), the LAPICs, IOAPIC and HPET to theirs,
-   * suspension cleared, memory kept. (The 8259, 8254 and UART keep their registers: firmware
-   * programs them again, and they have no reset entry point yet.)
+   * Reset: vCPUs to their power-on state (APs wait for SIPI; TSC 0), the LAPICs (IA32_APIC_BASE and
+   * the xAPIC page back at FEE00000H), IOAPIC and HPET to theirs, suspension cleared, memory kept.
+   * (The 8259, 8254 and UART keep their registers: firmware programs them again, and they have no
+   * reset entry point yet.)
    */
   reset(): void {
-    for (const v of this.vcpus) v.powerOn();
     if (this.irqchip) {
       for (const a of this.irqchip.lapics) a.reset('power');
       this.irqchip.ioapic.reset();
+      this.moveApicPage(APIC_DEFAULT_BASE);
+    }
+    for (const v of this.vcpus) {
+      if (this.irqchip) {
+        const a = this.irqchip.lapic(v.id);
+        a.readMsr(0x1b);
+        v.apicBase = (BigInt(a.msrHi) << 32n) | BigInt(a.msrLo);
+      }
+      v.powerOn();
+      v.core.resetTsc?.();
     }
     this.hpet?.reset();
     this.suspendedAs = null;
@@ -813,7 +894,10 @@ export class Machine {
     });
     m.msrs.restore(state.msrs);
     const d = state.devices as Record<string, never>;
-    if (m.irqchip && d.irqchip) m.irqchip.restoreState(d.irqchip);
+    if (m.irqchip && d.irqchip) {
+      m.irqchip.restoreState(d.irqchip);
+      m.moveApicPage(m.irqchip.lapic(0).mmioBase);
+    }
     if (m.pit && d.pit) m.pit.restoreState(d.pit);
     if (m.uart && d.uart) m.uart.restoreState(d.uart);
     if (m.debugExit && d.debugExit) m.debugExit.restoreState(d.debugExit);

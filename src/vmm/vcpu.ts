@@ -26,7 +26,7 @@ import {
 import { powerOnDebugRegisters, powerOnRegisters, powerOnSpecialRegisters, realModeSegment } from './power-on.js';
 import { S_RFLAGS, IF, TF, S_CR2, S_CR0, S_CR4, S_EFER, EFER_LMA, EFER_LME, S_SEG, SEG_STRIDE, SEG_ATTR, CS, ATTR_UNUSABLE, ATTR_L, ATTR_DB, VM } from '../cpu/state.js';
 import { getFlags } from '../cpu/flags.js';
-import { InvalidArgumentError, InvalidStateError } from '../util/errors.js';
+import { InvalidArgumentError, InvalidStateError, hex } from '../util/errors.js';
 
 export type VcpuRunState = 'active' | 'halted' | 'wait-for-sipi' | 'shutdown';
 
@@ -58,6 +58,8 @@ export class MachineVcpu {
   runState: VcpuRunState;
   /** IA32_APIC_BASE (the LAPIC owns the behaviour; the vCPU keeps the MSR value). */
   apicBase: bigint;
+  /** Set by a Machine with a LAPIC: a caller's IA32_APIC_BASE change goes to it (false: refused). */
+  apicBaseWriter: ((value: bigint) => boolean) | null = null;
   private cachedRegs: Registers | null = null;
   private cachedSregs: SpecialRegisters | null = null;
   private cachedDregs: DebugRegisters | null = null;
@@ -133,6 +135,9 @@ export class MachineVcpu {
 
   setSpecialRegisters(s: SpecialRegisters): void {
     if (s === this.cachedSregs) return;
+    if (s.apicBase !== this.apicBase && this.apicBaseWriter !== null && !this.apicBaseWriter(s.apicBase)) {
+      throw new InvalidArgumentError(`apicBase ${hex(s.apicBase)} is refused by the LAPIC (reserved bits or an invalid mode transition, SDM Vol. 3A §11.12.5)`);
+    }
     writeSpecialRegisters(this.core.u32, s);
     this.apicBase = s.apicBase;
     this.cachedSregs = null;

@@ -7,6 +7,7 @@
 
 export const MSR_TSC = 0x10;
 export const MSR_APIC_BASE = 0x1b;
+export const MSR_TSC_ADJUST = 0x3b;
 export const MSR_MTRRCAP = 0xfe;
 export const MSR_SYSENTER_CS = 0x174;
 export const MSR_SYSENTER_ESP = 0x175;
@@ -49,6 +50,9 @@ export function validTypeBytes(lo: number, hi: number, pat: boolean): boolean {
 export class MsrStore {
   apicBaseLo = 0xfee00900; // enabled, BSP (SDM Vol. 3A §11.4.4)
   apicBaseHi = 0;
+  /** IA32_TSC_ADJUST (SDM Vol. 3B §17.17.3), 64-bit two's complement. */
+  tscAdjustLo = 0;
+  tscAdjustHi = 0;
   sysenterCs = 0;
   sysenterEspLo = 0;
   sysenterEspHi = 0;

@@ -24,10 +24,11 @@ import {
   SEG_BASE, SEG_BASE_HI, SEG_LIMIT, SEG_SEL, SEG_STRIDE, SS, TF, TR, VIF, VIP, VM, ID, type CpuState,
 } from '../state.js';
 import type { ExitRecord } from '../exit.js';
+import { CpuidPlatform } from '../cpuid.js';
 import type { PhysicalSpace } from '../phys.js';
 import { LA_AC, LA_SUPERVISOR_IMPLICIT, LA_USER, LIN_EPT, LIN_OK, LinearMemory, PHYS_ADDR_BITS } from './linear.js';
 import {
-  MSR_APIC_BASE, MSR_CSTAR, MSR_EFER, MSR_FMASK, MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_LSTAR,
+  MSR_APIC_BASE, MSR_TSC_ADJUST, MSR_CSTAR, MSR_EFER, MSR_FMASK, MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_LSTAR,
   MSR_MISC_ENABLE, MSR_MTRRCAP, MSR_MTRR_DEF_TYPE, MSR_MTRR_FIX16K_80000, MSR_MTRR_FIX16K_A0000, MSR_MTRR_FIX4K_C0000,
   MSR_MTRR_FIX64K, MSR_MTRR_PHYSBASE0, MSR_PAT, MSR_STAR, MSR_SYSENTER_CS, MSR_SYSENTER_EIP, MSR_SYSENTER_ESP,
   MSR_TSC, MSR_TSC_AUX, MTRRCAP_VALUE, MsrStore, validMemType, validTypeBytes,
@@ -73,6 +74,18 @@ export interface SystemHost {
   codeWritten(ppn: number): void;
 }
 
+/**
+ * The time base of the TSC when the vCPU runs in a machine (the monitor's clock): TSC ticks after
+ * `instructions` instructions of the current run (the current one included), before the vCPU's
+ * offset. Exact below 2^53. `offsetChanged` tells the monitor the vCPU's offset (TSC minus time
+ * base, 64-bit two's complement) after WRMSR to IA32_TIME_STAMP_COUNTER or IA32_TSC_ADJUST, so a
+ * TSC-deadline timer compares with the same TSC.
+ */
+export interface TscSource {
+  ticks(instructions: number): number;
+  offsetChanged(lo: number, hi: number): void;
+}
+
 /** The data segment registers, in the order the SDM's RET/IRET pseudocode checks them. */
 const DATA_SEGS = new Uint8Array([ES, DS, FS, GS]);
 
@@ -90,6 +103,15 @@ export class System {
   readonly mem: LinearMemory;
   readonly msr = new MsrStore();
   private readonly u: Uint32Array;
+  /** CPUID additions of the platform (the monitor sets them; Vcpu passes them to cpuidModel). */
+  readonly platform = new CpuidPlatform();
+  /**
+   * IA32_APIC_BASE belongs to a local APIC outside the core (the monitor's): RDMSR/WRMSR of it
+   * become rdmsr/wrmsr exits, as the x2APIC MSRs 800H-8FFH and IA32_TSC_DEADLINE always are.
+   */
+  apicMsrExits = false;
+  /** The TSC's time base; null: the count of retired instructions (a core without a machine). */
+  tscSource: TscSource | null = null;
 
   // ---- the pending exception (raised by the interpreter or by a check here) ----
   pendVector = -1;
@@ -654,7 +676,10 @@ export class System {
     index >>>= 0;
     switch (index) {
       case MSR_TSC: lo = tscLo; hi = tscHi; break;
-      case MSR_APIC_BASE: lo = m.apicBaseLo; hi = m.apicBaseHi; break;
+      case MSR_TSC_ADJUST: lo = m.tscAdjustLo; hi = m.tscAdjustHi; break;
+      case MSR_APIC_BASE:
+        if (this.apicMsrExits) return this.msrExit('rdmsr', index, 0, 0);
+        lo = m.apicBaseLo; hi = m.apicBaseHi; break;
       case MSR_MTRRCAP: lo = MTRRCAP_VALUE; break;
       case MSR_SYSENTER_CS: lo = m.sysenterCs; break;
       case MSR_SYSENTER_ESP: lo = m.sysenterEspLo; hi = m.sysenterEspHi; break;
@@ -674,17 +699,87 @@ export class System {
       default: {
         const f = this.mtrrIndex(index);
         if (f >= 0) { lo = f < 32 ? m.mtrrVar[f]! : m.mtrrFixed[f - 32]!; hi = f < 32 ? m.mtrrVar[f + 1]! : m.mtrrFixed[f - 31]!; break; }
-        const ex = this.ex;
-        ex.reason = 'rdmsr';
-        ex.msr = index;
-        ex.valueLo = 0;
-        ex.valueHi = 0;
-        return ST_EXIT;
+        return this.msrExit('rdmsr', index, 0, 0);
       }
     }
     this.msrLo = lo >>> 0;
     this.msrHi = hi >>> 0;
     return ST_OK;
+  }
+
+  /** An MSR the core does not own: an rdmsr/wrmsr exit for the monitor. */
+  private msrExit(reason: 'rdmsr' | 'wrmsr', index: number, lo: number, hi: number): number {
+    const ex = this.ex;
+    ex.reason = reason;
+    ex.msr = index;
+    ex.valueLo = lo;
+    ex.valueHi = hi;
+    return ST_EXIT;
+  }
+
+  // ---- the time-stamp counter (SDM Vol. 3B §17.17) ----
+
+  /** TSC read by readTsc. */
+  tscLo = 0;
+  tscHi = 0;
+
+  /**
+   * TSC = time base + the vCPU's offset (S_TSC, 64-bit two's complement), where the time base is
+   * the source's ticks after `instructions` instructions of this run, or that count itself.
+   */
+  readTsc(instructions: number): void {
+    const src = this.tscSource;
+    const base = src === null ? instructions : src.ticks(instructions);
+    const bLo = base % TWO32;
+    const lo = this.u[S_TSC]! + bLo;
+    this.tscLo = lo >>> 0;
+    this.tscHi = (this.u[S_TSC + 1]! + Math.floor(base / TWO32) + (lo >= TWO32 ? 1 : 0)) >>> 0;
+  }
+
+  /**
+   * WRMSR IA32_TIME_STAMP_COUNTER: the TSC reads `lo:hi` now; the difference X it made is added to
+   * IA32_TSC_ADJUST too (SDM §17.17.3).
+   */
+  writeTsc(lo: number, hi: number, instructions: number): void {
+    this.readTsc(instructions);
+    const dLo = (lo >>> 0) - this.tscLo;
+    const dHi = ((hi >>> 0) - this.tscHi - (dLo < 0 ? 1 : 0)) >>> 0;
+    this.addTsc(dLo >>> 0, dHi);
+    const m = this.msr;
+    const aLo = m.tscAdjustLo + (dLo >>> 0);
+    m.tscAdjustHi = (m.tscAdjustHi + dHi + (aLo >= TWO32 ? 1 : 0)) >>> 0;
+    m.tscAdjustLo = aLo >>> 0;
+  }
+
+  /** WRMSR IA32_TSC_ADJUST: the difference X written to it is added to the TSC (SDM §17.17.3). */
+  private writeTscAdjust(lo: number, hi: number): void {
+    const m = this.msr;
+    const dLo = lo - m.tscAdjustLo;
+    const dHi = (hi - m.tscAdjustHi - (dLo < 0 ? 1 : 0)) >>> 0;
+    m.tscAdjustLo = lo;
+    m.tscAdjustHi = hi;
+    this.addTsc(dLo >>> 0, dHi);
+  }
+
+  /**
+   * TSC at RESET (SDM Vol. 3A Table 9-1: 0, and IA32_TSC_ADJUST 0): the offset cancels the time base
+   * at the start of the next run.
+   */
+  resetTsc(): void {
+    this.u[S_TSC] = 0;
+    this.u[S_TSC + 1] = 0;
+    this.msr.tscAdjustLo = 0;
+    this.msr.tscAdjustHi = 0;
+    this.readTsc(0);
+    this.addTsc((-this.tscLo) >>> 0, (~this.tscHi + (this.tscLo === 0 ? 1 : 0)) >>> 0);
+  }
+
+  private addTsc(dLo: number, dHi: number): void {
+    const u = this.u;
+    const lo = u[S_TSC]! + dLo;
+    u[S_TSC + 1] = (u[S_TSC + 1]! + dHi + (lo >= TWO32 ? 1 : 0)) >>> 0;
+    u[S_TSC] = lo >>> 0;
+    if (this.tscSource !== null) this.tscSource.offsetChanged(u[S_TSC]!, u[S_TSC + 1]!);
   }
 
   /** Index into mtrrVar (0..30, even) or 32 + 2*k into mtrrFixed; -1 if not an MTRR. */
@@ -707,8 +802,10 @@ export class System {
     hi >>>= 0;
     const physHiMask = (1 << (PHYS_ADDR_BITS - 32)) - 1;
     switch (index) {
-      case MSR_TSC: u[S_TSC] = lo; u[S_TSC + 1] = hi; this.tscWritten = true; return ST_OK;
+      case MSR_TSC: this.tscWritten = true; return ST_OK; // the caller applies it (writeTsc)
+      case MSR_TSC_ADJUST: this.writeTscAdjust(lo, hi); return ST_OK;
       case MSR_APIC_BASE:
+        if (this.apicMsrExits) return this.msrExit('wrmsr', index, lo, hi);
         // bits 7:0, 9, 10 (x2APIC not advertised) and above MAXPHYADDR are reserved
         if ((lo & 0x6ff) !== 0 || (hi & ~physHiMask) !== 0) return this.gp(0);
         m.apicBaseLo = (lo & ~0xff) | (m.apicBaseLo & 0x100); // BSP is read-only
@@ -770,16 +867,11 @@ export class System {
           }
           return ST_OK;
         }
-        const ex = this.ex;
-        ex.reason = 'wrmsr';
-        ex.msr = index;
-        ex.valueLo = lo;
-        ex.valueHi = hi;
-        return ST_EXIT;
+        return this.msrExit('wrmsr', index, lo, hi);
       }
     }
   }
-  /** Set by a WRMSR to the TSC (the interpreter rebases its retired-instruction count). */
+  /** Set by a WRMSR to the TSC: the interpreter calls writeTsc with its instruction count. */
   tscWritten = false;
 
   // =====================================================================================
