@@ -61,6 +61,8 @@ export interface CpuCore {
    * `tsc` - the TSC follows the machine clock; `tscLeaves` - CPUID leaves 15H and 16H (8 values).
    */
   attachPlatform?(apic: boolean, tsc: TscSource | null, tscLeaves: readonly number[] | null): void;
+  /** Host page `ppn` (hpa / 4096) was written outside the core (the memory assist): stale decoded code there. */
+  codeWritten?(ppn: number): void;
   /** RESET of the TSC: it reads 0 from now, IA32_TSC_ADJUST = 0 (SDM Vol. 3A Table 9-1). */
   resetTsc?(): void;
 }

@@ -146,6 +146,10 @@ export class InterpreterCore implements CpuCore {
     sys.tscSource = tsc;
   }
 
+  codeWritten(ppn: number): void {
+    this.vcpu.codeWritten(ppn);
+  }
+
   resetTsc(): void {
     this.vcpu.sys.resetTsc();
   }

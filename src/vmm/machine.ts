@@ -210,6 +210,10 @@ export class Machine {
   /** The value the caller supplied for a pending caller-MMIO read (replayed by the next assist). */
   private callerReply: { gpa: number; size: number; value: number } | null = null;
   private callerWrites = 0;
+  /** The assist's instruction is counted as retired (at its first device access). */
+  private assistCounted = false;
+  /** Instructions the assist completed during the current dispatch (for run()'s budget). */
+  private assistRetired = 0;
   /** GPA of an assist access that neither RAM nor a device owns, or -1. */
   private unownedGpa = -1;
   /** The exit came from a resumed assist and goes to the caller without dispatch. */
@@ -532,6 +536,8 @@ export class Machine {
       this.clock.retire(exit.instructions);
       if (this.onExit !== null) this.onExit(v.id, exit.view);
       const handled = !this.reportDirect && this.dispatch(v, exit, options);
+      done += this.assistRetired;
+      this.assistRetired = 0;
       v.stats.count(exit.reason, handled);
       if (!handled) return { kind: 'exit', vcpu: v.id, exit: exit.view };
     }
@@ -553,7 +559,7 @@ export class Machine {
       this.pendingMmio[v.id] = false;
       const exit = v.core.exit;
       if (!exit.write) this.callerReply = { gpa: exit.gpaLo + exit.gpaHi * 2 ** 32, size: exit.size, value: exit.value };
-      const r = this.runAssist(v);
+      const r = this.runAssist(v, true);
       this.callerReply = null;
       if (r !== ASSISTED) {
         this.reportDirect = true;
@@ -668,7 +674,7 @@ export class Machine {
    * describes what the caller must see (an `mmio` exit for a caller range, or an `ept-violation`
    * for a GPA nobody owns), or is the original exit because the assist cannot emulate it.
    */
-  private runAssist(v: MachineVcpu): number {
+  private runAssist(v: MachineVcpu, resumed = false): number {
     const core = v.core;
     const exit = core.exit;
     const len = exit.insnLength;
@@ -679,6 +685,8 @@ export class Machine {
     this.callerAccess = null;
     this.callerWrites = 0;
     this.unownedGpa = -1;
+    // A resumed instruction (the caller supplied an MMIO value) was counted when it first ran.
+    this.assistCounted = resumed;
     const r = this.assist.emulate(this.insn, core.u32, this.assistMemory);
     this.current = null;
     if (r === ASSIST_UNSUPPORTED) return REPORT;
@@ -760,6 +768,9 @@ export class Machine {
       const o = core.hostOffset;
       if (write) {
         for (let i = 0; i < size; i++) bytes[o + i] = (i < 4 ? buf[0]! >>> (8 * i) : buf[1]! >>> (8 * (i - 4))) & 0xff;
+        // Written behind the cores' backs: decoded code on that page is stale in every vCPU.
+        const ppn = Math.floor((core.hostChunk * host.chunkSize + o) / PAGE);
+        for (const c of this.vcpus) c.core.codeWritten?.(ppn);
       } else {
         let lo = 0;
         let hi = 0;
@@ -775,6 +786,14 @@ export class Machine {
     if (!this.mmio.find(gpa)) {
       this.unownedGpa = gpa;
       return false;
+    }
+    if (!this.assistCounted) {
+      // The instruction retires before its device access, as an OUT is dispatched after it
+      // retires: the device sees the time that includes it.
+      this.assistCounted = true;
+      this.clock.retire(1);
+      v.stats.instructions++;
+      this.assistRetired++;
     }
     if (write) {
       if (size === 8) {

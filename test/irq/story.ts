@@ -7,14 +7,14 @@
  *   timer deadline while every vCPU is halted;
  * - an OUT is retired before its port write is dispatched, so a SYNC's time includes its OUT;
  * - a device timer firing at a deadline makes its interrupt taken at that instruction boundary;
- * - an instruction completed by the MMIO assist is not counted as retired (MMIO_NS = 0): a
- *   device sees an MMIO write at the time of the instruction before it.
+ * - an instruction completed by the MMIO assist retires (1 ns) before its device access, so the
+ *   device sees the time including it (MMIO_NS = 1).
  */
 import { readFileSync } from 'node:fs';
 import { HARNESS_PORTS, Machine, TestGuest, type TestGuestOptions } from '../../src/testing.js';
 
 /** Virtual ns an MMIO instruction (completed by the assist) adds to the clock. */
-export const MMIO_NS = 0;
+export const MMIO_NS = 1;
 
 export function fixture(name: string): Uint8Array {
   return new Uint8Array(readFileSync(new URL(`../../fixtures/irq/${name}.bin`, import.meta.url)));
