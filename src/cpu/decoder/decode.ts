@@ -190,6 +190,13 @@ class DecState {
   /** VEX.vvvv, un-inverted. */
   vvvv = 0;
   forceInvalid = 0;
+  /** szIdxOf(osz, mode): the row of SZB for this decode. */
+  szIdx = 0;
+  /** 16 if a REX (or VEX/EVEX/XOP) prefix is in effect, else 0: selects SPL..DIL over AH..BH. */
+  rexSeen = 0;
+  /** The last decoded operand: OpKind and register id (0 if not a register). */
+  ok = 0;
+  or = 0;
 }
 const STATE = new DecState();
 
@@ -355,6 +362,8 @@ function decodeWith(st: DecState, out: Insn, bytes: Uint8Array, offset: number, 
   const row: Row | null = node.row;
   osz = operandSize(row === null ? 0 : row.flags, opsizePfx, w, mode);
   st.osz = osz;
+  st.szIdx = szIdxOf(osz, mode);
+  st.rexSeen = rex !== 0 ? 16 : 0;
   out.opSize = osz;
   out.pp = pp;
 
@@ -377,10 +386,10 @@ function decodeWith(st: DecState, out: Insn, bytes: Uint8Array, offset: number, 
   }
   const n = row.opCount;
   out.opCount = n;
-  if (n > 0) pos = operand(st, out, 0, row.op0, bytes, pos, b);
-  if (n > 1) pos = operand(st, out, 1, row.op1, bytes, pos, b);
-  if (n > 2) pos = operand(st, out, 2, row.op2, bytes, pos, b);
-  if (n > 3) pos = operand(st, out, 3, row.op3, bytes, pos, b);
+  if (n > 0) { pos = operand(st, out, row.op0, bytes, pos, b); out.opKind0 = st.ok; out.reg0 = st.or; }
+  if (n > 1) { pos = operand(st, out, row.op1, bytes, pos, b); out.opKind1 = st.ok; out.reg1 = st.or; }
+  if (n > 2) { pos = operand(st, out, row.op2, bytes, pos, b); out.opKind2 = st.ok; out.reg2 = st.or; }
+  if (n > 3) { pos = operand(st, out, row.op3, bytes, pos, b); out.opKind3 = st.ok; out.reg3 = st.or; }
   if (st.fail !== 0) return finishShort(st, out, st.fail, 0);
 
   // ---- Validity ----
@@ -491,13 +500,15 @@ function decodeVex(st: DecState, out: Insn, bytes: Uint8Array, pos: number, esc:
     if (row.mnemonic !== Mn.VexUnsupported) {
       // A VEX-encoded instruction of the CPU model (BMI1/BMI2): full operands.
       st.osz = st.mode === 64 && w ? 64 : 32;
+      st.szIdx = szIdxOf(st.osz, st.mode);
+      st.rexSeen = st.rex !== 0 ? 16 : 0;
       out.opSize = st.osz;
       out.mnemonic = row.mnemonic;
       out.opCount = row.opCount;
       let p2 = immPos;
-      if (row.opCount > 0) p2 = operand(st, out, 0, row.op0, bytes, p2, opcode);
-      if (row.opCount > 1) p2 = operand(st, out, 1, row.op1, bytes, p2, opcode);
-      if (row.opCount > 2) p2 = operand(st, out, 2, row.op2, bytes, p2, opcode);
+      if (row.opCount > 0) { p2 = operand(st, out, row.op0, bytes, p2, opcode); out.opKind0 = st.ok; out.reg0 = st.or; }
+      if (row.opCount > 1) { p2 = operand(st, out, row.op1, bytes, p2, opcode); out.opKind1 = st.ok; out.reg1 = st.or; }
+      if (row.opCount > 2) { p2 = operand(st, out, row.op2, bytes, p2, opcode); out.opKind2 = st.ok; out.reg2 = st.or; }
       if (out.segment < 0 && modrm >= 0 && modrm < 0xc0) out.segment = 3;
     }
   }
@@ -652,47 +663,58 @@ function decodeMem(st: DecState, out: Insn, bytes: Uint8Array, pos: number, modr
   return pos;
 }
 
-/** Size code -> bytes for the current operand/address size and mode. */
-function bytesOf(st: DecState, code: number): number {
+/** Size code -> bytes for operand size `osz` and mode (SDM A.2.2); builds SZB below. */
+function bytesOf(osz: number, mode: number, code: number): number {
   switch (code) {
     case Sz.Zero: return 0;
     case Sz.B: return 1;
     case Sz.W: return 2;
     case Sz.D: return 4;
     case Sz.Q: return 8;
-    case Sz.V: return st.osz >> 3;
-    case Sz.Z: return st.osz === 16 ? 2 : 4;
-    case Sz.Y: return st.osz === 64 ? 8 : 4;
+    case Sz.V: return osz >> 3;
+    case Sz.Z: return osz === 16 ? 2 : 4;
+    case Sz.Y: return osz === 64 ? 8 : 4;
     case Sz.Dq: return 16;
-    case Sz.N: return st.mode === 64 ? 8 : 4;
-    case Sz.P: return 2 + (st.osz >> 3);
-    case Sz.S: return st.mode === 64 ? 10 : 6;
+    case Sz.N: return mode === 64 ? 8 : 4;
+    case Sz.P: return 2 + (osz >> 3);
+    case Sz.S: return mode === 64 ? 10 : 6;
     case Sz.T: return 10;
-    case Sz.E: return st.osz === 16 ? 14 : 28;
-    case Sz.St: return st.osz === 16 ? 94 : 108;
+    case Sz.E: return osz === 16 ? 14 : 28;
+    case Sz.St: return osz === 16 ? 94 : 108;
     case Sz.Fx: return 512;
-    case Sz.A: return st.osz >> 2;
+    case Sz.A: return osz >> 2;
   }
   return 0;
 }
-
-/** A GPR id of `size` bytes and number `n`, honouring the legacy AH..BH rule for bytes without REX. */
-function gpr(st: DecState, size: number, n: number): number {
-  if (size === 1 && st.rex === 0 && n >= 4 && n < 8) return (RC.Gpr8High << 5) | (n - 4);
-  return (GPR_CLASS_BY_BYTES[size]! << 5) | n;
+/** Bytes of each size code: SZB[code << 3 | szIdx], szIdx = (osz 16/32/64 -> 0/1/2) << 1 | 64-bit mode. */
+const SZB = new Uint16Array(32 << 3);
+for (let code = 0; code < 32; code++) {
+  for (let o = 0; o < 3; o++) {
+    for (let m = 0; m < 2; m++) SZB[(code << 3) | (o << 1) | m] = bytesOf([16, 32, 64][o]!, m ? 64 : 32, code);
+  }
+}
+function szIdxOf(osz: number, mode: number): number {
+  return ((osz === 16 ? 0 : osz === 32 ? 1 : 2) << 1) | (mode === 64 ? 1 : 0);
 }
 
-function setOp(out: Insn, i: number, kind: number, reg: number): void {
-  switch (i) {
-    case 0: out.opKind0 = kind; out.reg0 = reg; break;
-    case 1: out.opKind1 = kind; out.reg1 = reg; break;
-    case 2: out.opKind2 = kind; out.reg2 = reg; break;
-    default: out.opKind3 = kind; out.reg3 = reg; break;
+/**
+ * GPR ids by (size in bytes << 5 | REX present << 4 | number): the legacy AH..BH rule for byte
+ * registers 4-7 without REX is in the table, so the hot path does one load.
+ */
+const GPR_ID = new Uint16Array(9 << 5);
+for (const size of [1, 2, 4, 8]) {
+  for (let n = 0; n < 16; n++) {
+    GPR_ID[(size << 5) | 16 | n] = (GPR_CLASS_BY_BYTES[size]! << 5) | n;
+    GPR_ID[(size << 5) | n] = size === 1 && n >= 4 && n < 8 ? (RC.Gpr8High << 5) | (n - 4) : (GPR_CLASS_BY_BYTES[size]! << 5) | n;
   }
+}
+/** A GPR id of `size` bytes and number `n`; `rexSeen` is 16 when a REX (or VEX) prefix is in effect, else 0. */
+function gprOf(rexSeen: number, size: number, n: number): number {
+  return GPR_ID[(size << 5) | rexSeen | n]!;
 }
 
 /** Decodes operand i from its packed spec; returns the new position (immediates advance it). */
-function operand(st: DecState, out: Insn, i: number, spec: number, bytes: Uint8Array, pos: number, opcode: number): number {
+function operand(st: DecState, out: Insn, spec: number, bytes: Uint8Array, pos: number, opcode: number): number {
   const method = spec & 63;
   const rsz = (spec >> 6) & 31;
   const msz = (spec >> 11) & 31;
@@ -704,89 +726,90 @@ function operand(st: DecState, out: Insn, i: number, spec: number, bytes: Uint8A
     case Am.W:
     case Am.Q:
       if (modrm >= 0xc0) {
-        const rb = bytesOf(st, rsz);
+        const rb = SZB[(rsz << 3) | st.szIdx]!;
         out.operandWidth = rb;
-        if (method === Am.E) setOp(out, i, OK.Reg, gpr(st, rb, rmf));
-        else if (method === Am.W) setOp(out, i, OK.Reg, (RC.Xmm << 5) | rmf);
-        else setOp(out, i, OK.Reg, (RC.Mm << 5) | (modrm & 7));
+        st.ok = OK.Reg;
+        if (method === Am.E) st.or = gprOf(st.rexSeen, rb, rmf);
+        else if (method === Am.W) st.or = (RC.Xmm << 5) | rmf;
+        else st.or = (RC.Mm << 5) | (modrm & 7);
       } else {
-        out.operandWidth = bytesOf(st, msz);
-        setOp(out, i, OK.Mem, 0);
+        out.operandWidth = SZB[(msz << 3) | st.szIdx]!;
+        st.ok = OK.Mem; st.or = 0;
       }
       return pos;
     case Am.M:
-      out.operandWidth = bytesOf(st, msz);
-      setOp(out, i, OK.Mem, 0);
+      out.operandWidth = SZB[(msz << 3) | st.szIdx]!;
+      st.ok = OK.Mem; st.or = 0;
       return pos;
     case Am.R:
-      out.operandWidth = bytesOf(st, rsz);
-      setOp(out, i, OK.Reg, gpr(st, bytesOf(st, rsz), rmf));
+      out.operandWidth = SZB[(rsz << 3) | st.szIdx]!;
+      st.ok = OK.Reg; st.or = gprOf(st.rexSeen, SZB[(rsz << 3) | st.szIdx]!, rmf);
       return pos;
     case Am.U:
       out.operandWidth = 16;
-      setOp(out, i, OK.Reg, (RC.Xmm << 5) | rmf);
+      st.ok = OK.Reg; st.or = (RC.Xmm << 5) | rmf;
       return pos;
     case Am.N:
       out.operandWidth = 8;
-      setOp(out, i, OK.Reg, (RC.Mm << 5) | (modrm & 7));
+      st.ok = OK.Reg; st.or = (RC.Mm << 5) | (modrm & 7);
       return pos;
     case Am.G:
-      setOp(out, i, OK.Reg, gpr(st, bytesOf(st, rsz), regf));
+      st.ok = OK.Reg; st.or = gprOf(st.rexSeen, SZB[(rsz << 3) | st.szIdx]!, regf);
       return pos;
     case Am.V:
-      setOp(out, i, OK.Reg, (RC.Xmm << 5) | regf);
+      st.ok = OK.Reg; st.or = (RC.Xmm << 5) | regf;
       return pos;
     case Am.B:
-      setOp(out, i, OK.Reg, gpr(st, bytesOf(st, rsz), st.vvvv));
+      st.ok = OK.Reg; st.or = gprOf(st.rexSeen, SZB[(rsz << 3) | st.szIdx]!, st.vvvv);
       return pos;
     case Am.P:
-      setOp(out, i, OK.Reg, (RC.Mm << 5) | ((modrm >> 3) & 7));
+      st.ok = OK.Reg; st.or = (RC.Mm << 5) | ((modrm >> 3) & 7);
       return pos;
     case Am.S: {
       const s = (modrm >> 3) & 7;
-      if (s > 5 || (s === 1 && i === 0)) st.forceInvalid = 1; // Sreg 6/7 and MOV CS,r/m are #UD
-      setOp(out, i, OK.Reg, (RC.Seg << 5) | s);
+      if (s > 5 || (s === 1 && opcode === 0x8e)) st.forceInvalid = 1; // Sreg 6/7 and MOV CS,r/m (8E /1) are #UD
+      st.ok = OK.Reg; st.or = (RC.Seg << 5) | s;
       return pos;
     }
     case Am.C: {
       // Valid control registers: CR0, CR2, CR3, CR4, CR8 (SDM Vol. 2 MOV-Move to/from Control Registers).
       if (!(regf === 0 || regf === 2 || regf === 3 || regf === 4 || regf === 8)) st.forceInvalid = 1;
-      setOp(out, i, OK.Reg, (RC.Cr << 5) | regf);
+      st.ok = OK.Reg; st.or = (RC.Cr << 5) | regf;
       return pos;
     }
     case Am.D:
       if (regf > 7) st.forceInvalid = 1;
-      setOp(out, i, OK.Reg, (RC.Dr << 5) | regf);
+      st.ok = OK.Reg; st.or = (RC.Dr << 5) | regf;
       return pos;
     case Am.Sti:
-      setOp(out, i, OK.Reg, (RC.St << 5) | (modrm & 7));
+      st.ok = OK.Reg; st.or = (RC.St << 5) | (modrm & 7);
       return pos;
     case Am.Z: {
-      const sz = bytesOf(st, rsz);
-      setOp(out, i, OK.Reg, gpr(st, sz, (opcode & 7) | ((st.rex & 1) << 3)));
+      const sz = SZB[(rsz << 3) | st.szIdx]!;
+      st.ok = OK.Reg; st.or = gprOf(st.rexSeen, sz, (opcode & 7) | ((st.rex & 1) << 3));
       return pos;
     }
     case Am.Fix:
-      setOp(out, i, OK.Reg, spec >>> 16);
+      st.ok = OK.Reg; st.or = spec >>> 16;
       return pos;
     case Am.Acc:
-      setOp(out, i, OK.Reg, gpr(st, bytesOf(st, rsz), 0));
+      st.ok = OK.Reg; st.or = gprOf(st.rexSeen, SZB[(rsz << 3) | st.szIdx]!, 0);
       return pos;
     case Am.One:
-      setOp(out, i, OK.Imm8, 0);
+      st.ok = OK.Imm8; st.or = 0;
       out.imm = 1;
       out.immHi = 0;
       return pos;
     case Am.I: {
-      const sz = bytesOf(st, rsz);
+      const sz = SZB[(rsz << 3) | st.szIdx]!;
       if (sz === 1) {
-        setOp(out, i, OK.Imm8, 0);
+        st.ok = OK.Imm8; st.or = 0;
         out.imm = rd8(st, bytes, pos);
         out.immHi = 0;
         return pos + 1;
       }
       if (sz === 2) {
-        setOp(out, i, OK.Imm16, 0);
+        st.ok = OK.Imm16; st.or = 0;
         out.imm = rd16(st, bytes, pos);
         out.immHi = 0;
         return pos + 2;
@@ -794,7 +817,7 @@ function operand(st: DecState, out: Insn, i: number, spec: number, bytes: Uint8A
       if (sz === 8) {
         if (rsz === Sz.V) {
           // MOV r64, imm64 (B8+r with REX.W): the only 8-byte immediate.
-          setOp(out, i, OK.Imm64, 0);
+          st.ok = OK.Imm64; st.or = 0;
           out.imm = rd32(st, bytes, pos);
           out.immHi = rd32(st, bytes, pos + 4);
           return pos + 8;
@@ -803,11 +826,11 @@ function operand(st: DecState, out: Insn, i: number, spec: number, bytes: Uint8A
       // Iz: 4 bytes; with 64-bit operand size sign-extended to 64 (SDM 2.2.1.5).
       const v = rd32(st, bytes, pos);
       if (st.osz === 64) {
-        setOp(out, i, OK.Imm32Sx, 0);
+        st.ok = OK.Imm32Sx; st.or = 0;
         out.imm = v;
         out.immHi = (v | 0) < 0 ? 0xffffffff : 0;
       } else {
-        setOp(out, i, OK.Imm32, 0);
+        st.ok = OK.Imm32; st.or = 0;
         out.imm = v;
         out.immHi = 0;
       }
@@ -815,13 +838,13 @@ function operand(st: DecState, out: Insn, i: number, spec: number, bytes: Uint8A
     }
     case Am.Ibs: {
       const v = (rd8(st, bytes, pos) << 24) >> 24;
-      setOp(out, i, OK.Imm8Sx, 0);
+      st.ok = OK.Imm8Sx; st.or = 0;
       out.imm = v >>> 0;
       out.immHi = v < 0 ? 0xffffffff : 0;
       return pos + 1;
     }
     case Am.Ib2:
-      setOp(out, i, OK.Imm8_2, 0);
+      st.ok = OK.Imm8_2; st.or = 0;
       out.imm2 = rd8(st, bytes, pos);
       return pos + 1;
     case Am.J: {
@@ -829,14 +852,14 @@ function operand(st: DecState, out: Insn, i: number, spec: number, bytes: Uint8A
       if (rsz === Sz.B) { v = (rd8(st, bytes, pos) << 24) >> 24; pos += 1; }
       else if (st.osz === 16 && st.mode !== 64) { v = (rd16(st, bytes, pos) << 16) >> 16; pos += 2; }
       else { v = rd32(st, bytes, pos) | 0; pos += 4; }
-      setOp(out, i, OK.Rel, 0);
+      st.ok = OK.Rel; st.or = 0;
       out.imm = v >>> 0;
       out.immHi = v < 0 ? 0xffffffff : 0;
       return pos;
     }
     case Am.A: {
       // ptr16:16 / ptr16:32: offset then selector.
-      setOp(out, i, OK.FarPtr, 0);
+      st.ok = OK.FarPtr; st.or = 0;
       if (st.osz === 16) { out.imm = rd16(st, bytes, pos); pos += 2; }
       else { out.imm = rd32(st, bytes, pos); pos += 4; }
       out.imm2 = rd16(st, bytes, pos);
@@ -844,8 +867,8 @@ function operand(st: DecState, out: Insn, i: number, spec: number, bytes: Uint8A
     }
     case Am.O: {
       // moffs: an address-size offset, no ModRM (SDM 2.2.1.4).
-      out.operandWidth = bytesOf(st, rsz);
-      setOp(out, i, OK.Mem, 0);
+      out.operandWidth = SZB[(rsz << 3) | st.szIdx]!;
+      st.ok = OK.Mem; st.or = 0;
       out.memBase = 0; out.memIndex = 0; out.memScale = 1;
       if (st.asz === 64) { out.memDisp = rd32(st, bytes, pos); out.memDispHi = rd32(st, bytes, pos + 4); pos += 8; }
       else if (st.asz === 32) { out.memDisp = rd32(st, bytes, pos); out.memDispHi = 0; pos += 4; }
@@ -854,22 +877,22 @@ function operand(st: DecState, out: Insn, i: number, spec: number, bytes: Uint8A
       return pos;
     }
     case Am.X:
-      out.operandWidth = bytesOf(st, rsz);
-      setOp(out, i, OK.StrSrc, 0);
+      out.operandWidth = SZB[(rsz << 3) | st.szIdx]!;
+      st.ok = OK.StrSrc; st.or = 0;
       out.segment = out.segPrefix >= 0 ? out.segPrefix : 3;
       return pos;
     case Am.Y:
-      out.operandWidth = bytesOf(st, rsz);
-      setOp(out, i, OK.StrDst, 0);
+      out.operandWidth = SZB[(rsz << 3) | st.szIdx]!;
+      st.ok = OK.StrDst; st.or = 0;
       if (out.segment < 0) out.segment = 0;
       return pos;
     case Am.Xdi:
-      setOp(out, i, OK.StrSrcDi, 0);
+      st.ok = OK.StrSrcDi; st.or = 0;
       out.segment = out.segPrefix >= 0 ? out.segPrefix : 3;
       return pos;
     case Am.Xlat: {
       out.operandWidth = 1;
-      setOp(out, i, OK.Mem, 0);
+      st.ok = OK.Mem; st.or = 0;
       const cls = st.asz === 64 ? RC.Gpr64 : st.asz === 32 ? RC.Gpr32 : RC.Gpr16;
       out.memBase = (cls << 5) | 3;
       out.memIndex = RC.Gpr8 << 5; // AL
