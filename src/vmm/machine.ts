@@ -203,7 +203,7 @@ export class Machine {
   private suspendedAs: SuspendDisposition | null = null;
   private exitCode: number | undefined;
   private next = 0;
-  /** The vCPU the assist is working for. */
+  /** The vCPU whose MMIO access is being dispatched (the assist's, or a core's `mmio` exit). */
   private current: MachineVcpu | null = null;
   /** A caller-MMIO access that needs the caller: set by CallerMmio during an assist. */
   private callerAccess: { gpa: number; size: number; write: boolean; value: number } | null = null;
@@ -585,19 +585,11 @@ export class Machine {
         exit.value = this.io.value;
         return true;
       case 'mmio': {
-        const gpa = exit.gpaLo + exit.gpaHi * 2 ** 32;
-        if (exit.write) {
-          if (exit.size === 8) {
-            if (!this.mmio.find(gpa)) return false;
-            this.mmio.dispatchWrite(gpa, 4, exit.value);
-            return this.mmio.dispatchWrite(gpa + 4, 4, exit.valueHi);
-          }
-          return this.mmio.dispatchWrite(gpa, exit.size, exit.value);
-        }
-        if (!this.mmio.dispatchRead(gpa, exit.size)) return false;
-        exit.value = this.mmio.valueLo;
-        exit.valueHi = this.mmio.valueHi;
-        return true;
+        // The xAPIC page answers for the vCPU that made the access (apicOf).
+        this.current = v;
+        const r = this.mmioExit(exit);
+        this.current = null;
+        return r;
       }
       case 'ept-violation':
         return this.eptViolation(v, exit);
@@ -649,6 +641,23 @@ export class Machine {
       default:
         return false;
     }
+  }
+
+  /** An `mmio` exit a core reported itself: the MMIO bus completes it when a device owns the GPA. */
+  private mmioExit(exit: ExitRecord): boolean {
+    const gpa = exit.gpaLo + exit.gpaHi * 2 ** 32;
+    if (exit.write) {
+      if (exit.size === 8) {
+        if (!this.mmio.find(gpa)) return false;
+        this.mmio.dispatchWrite(gpa, 4, exit.value);
+        return this.mmio.dispatchWrite(gpa + 4, 4, exit.valueHi);
+      }
+      return this.mmio.dispatchWrite(gpa, exit.size, exit.value);
+    }
+    if (!this.mmio.dispatchRead(gpa, exit.size)) return false;
+    exit.value = this.mmio.valueLo;
+    exit.valueHi = this.mmio.valueHi;
+    return true;
   }
 
   /** Injects #GP(0) for an access the owner refused (the instruction does not complete). */
