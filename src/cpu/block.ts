@@ -4,6 +4,7 @@
  * either invalidates), and dropped when their page is written (self-modifying code).
  */
 import { Insn } from './decoder/insn.js';
+import type { CompiledBlock } from './jit/compile.js';
 
 /** One cached instruction: the decoder's record plus what the interpreter precomputes from it. */
 export class DI {
@@ -41,6 +42,10 @@ export class Block {
   n = 0;
   /** Code mode the block was decoded in (16/32/64). */
   mode = 0;
+  /** Interpreted runs so far (the block compiler takes it at the vCPU's `jitThreshold`). */
+  hits = 0;
+  /** The compiled form (jit/compile.ts), or null while interpreted. */
+  fn: CompiledBlock | null = null;
 }
 
 /** The blocks decoded from one host-physical page. */

@@ -17,6 +17,7 @@
 import { DecodeStatus, Mnemonic, OpKind, type Insn } from './decoder/insn.js';
 import { decodeInto } from './decoder/decode.js';
 import { Block, CodePage, DI } from './block.js';
+import { BlockCompiler, type JitOps } from './jit/compile.js';
 import { CpuidResult, cpuidModel } from './cpuid.js';
 import { ExitRecord, type ExitReason, type VcpuExit } from './exit.js';
 import { cond, getCF, getFlags, getZF, lazyLogic, lazyResult, materialize, setFlags, setStatus, lazyArith, lazyArith64, getAF } from './flags.js';
@@ -47,6 +48,14 @@ const enum Op {
 }
 
 const C_NEXT = 0, C_JUMP = 1, C_DONE = 2, C_FAULT = 3;
+
+/** The op ids the block compiler inlines (jit/compile.ts). */
+const JIT_OPS: JitOps = {
+  AluRR: Op.AluRR, AluRI: Op.AluRI, AluRM: Op.AluRM, AluMR: Op.AluMR, AluMI: Op.AluMI,
+  MovRR: Op.MovRR, MovRI: Op.MovRI, MovRM: Op.MovRM, MovMR: Op.MovMR, MovMI: Op.MovMI,
+  TestRR: Op.TestRR, TestRI: Op.TestRI, IncR: Op.IncR, DecR: Op.DecR,
+  Jcc: Op.Jcc, JmpRel: Op.JmpRel, Lea: Op.Lea, ShiftRI: Op.ShiftRI, MovzxRR: Op.MovzxRR, MovzxRM: Op.MovzxRM, Nop: Op.Nop,
+};
 
 /** Exception vectors (SDM Vol. 3A Table 6-1). */
 export const DE = 0, DB = 1, BP = 3, OFV = 4, BR = 5, UD = 6, NM = 7, TS = 10, NP = 11, SSF = 12, GP = 13, PFV = 14;
@@ -118,6 +127,14 @@ export class Vcpu implements SystemHost, SysCpu {
   /** Canonical-address check of the high dword: (hi + canonAdd) >>> 0 < canonLim (48- or 57-bit, CR4.LA57). */
   private canonAdd = 0x8000;
   private canonLim = 0x10000;
+  /**
+   * Interpreted runs of a block before the block compiler (jit/compile.ts) translates it to a
+   * JavaScript function; 0 compiles every block on first sight, Infinity keeps the pure interpreter.
+   */
+  jitThreshold = 8;
+  /** Blocks compiled so far (a statistic). */
+  compiledBlocks = 0;
+  private readonly compiler = new BlockCompiler(JIT_OPS);
 
   // ---- derived mode (updateMode) ----
   private mode = 32;
@@ -351,6 +368,21 @@ export class Vcpu implements SystemHost, SysCpu {
         if (this.sys.pendVector >= 0 && this.deliverPending()) continue;
         break;
       }
+      if (blk.fn !== null && blk.n <= left) {
+        if (this.execCompiled(blk) !== 0) break;
+        continue;
+      }
+      if (blk.hits++ >= this.jitThreshold && blk.fn === null && blk.insns[0] !== this.scratchDI) {
+        blk.fn = this.compiler.compile(blk);
+        if (blk.fn === null) blk.hits = -Infinity; // nothing to gain: stay interpreted
+        else {
+          this.compiledBlocks++;
+          if (blk.n <= left) {
+            if (this.execCompiled(blk) !== 0) break;
+            continue;
+          }
+        }
+      }
       if (this.execBlock(blk, left) !== 0) break;
     }
     ex.instructions = this.retired;
@@ -478,6 +510,34 @@ export class Vcpu implements SystemHost, SysCpu {
     this.retired += n;
     this.setRipAt(insns[n - 1]!.end);
     return 0;
+  }
+
+  /** Runs a compiled block (its length is within the budget); same bookkeeping as execBlock. */
+  private execCompiled(b: Block): number {
+    const u = this.u;
+    this.bLo = u[S_RIP]!;
+    this.bHi = u[S_RIP + 1]!;
+    this.smc = false;
+    const res = b.fn!(this, u, b.insns);
+    const k = res >>> 2;
+    switch (res & 3) {
+      case C_NEXT:
+        this.retired += k + 1;
+        this.setRipAt(b.insns[k]!.end);
+        return 0;
+      case C_JUMP:
+        this.retired += k + 1;
+        return 0;
+      case C_DONE:
+        this.retired += k + 1;
+        this.exitRecord.instructions = this.retired;
+        return 1;
+      default:
+        this.retired += k;
+        this.setRipAt(b.insns[k]!.start);
+        if (this.sys.pendVector >= 0 && this.deliverPending()) return 0;
+        return 1;
+    }
   }
 
   /** RIP = block start + offset, wrapped to the code size. */
