@@ -44,6 +44,8 @@ export class Block {
   mode = 0;
   /** Interpreted runs so far (the block compiler takes it at the vCPU's `jitThreshold`). */
   hits = 0;
+  /** The code page the block was decoded from (its `valid` drops when the page is written). */
+  page: CodePage | null = null;
   /** The compiled form (jit/compile.ts), or null while interpreted. */
   fn: CompiledBlock | null = null;
 }

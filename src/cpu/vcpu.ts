@@ -64,6 +64,9 @@ const TLB_BITS = 10;
 const TLB_SIZE = 1 << TLB_BITS;
 const TLB_MASK = TLB_SIZE - 1;
 const MAX_BLOCK = 32;
+/** Block lookup cache: linear RIP -> block, direct mapped on the low RIP bits. */
+const BC_SIZE = 4096;
+const BC_MASK = BC_SIZE - 1;
 const TWO32 = 0x100000000;
 
 /** Mnemonics that end a block (control transfers, mode/flag-sensitive system effects). */
@@ -155,6 +158,10 @@ export class Vcpu implements SystemHost, SysCpu {
   private readonly xPpn = new Int32Array(TLB_SIZE);
   private readonly xCode: (CodePage | null)[] = [];
   private tlbGeneration = -1;
+  // ---- block lookup cache (linear RIP -> Block); cleared with every fetch-TLB change ----
+  private readonly bcLo = new Uint32Array(BC_SIZE);
+  private readonly bcHi = new Uint32Array(BC_SIZE);
+  private readonly bcBlk: (Block | null)[] = new Array<Block | null>(BC_SIZE).fill(null);
   private readonly pres = new PhysResult();
 
   // ---- decoded-code cache, by host-physical page number ----
@@ -228,6 +235,7 @@ export class Vcpu implements SystemHost, SysCpu {
 
   /** Drops every soft-TLB entry (CR3 write, INVLPG-all, EPT generation change). */
   flushTlb(): void {
+    this.bcBlk.fill(null);
     this.tagR.fill(-1);
     this.tagW.fill(-1);
     this.tagX.fill(-1);
@@ -363,10 +371,26 @@ export class Vcpu implements SystemHost, SysCpu {
         if (r1 !== 0) break;
         continue;
       }
-      const blk = this.fetchBlock();
-      if (blk === null) {
-        if (this.sys.pendVector >= 0 && this.deliverPending()) continue;
-        break;
+      // block lookup cache first (valid while the fetch TLB is unchanged, the page holds its code
+      // and the mode is the block's), then the fetch TLB and the page's block map
+      let lo = u[S_RIP]!, hi = u[S_RIP + 1]!;
+      if (this.mode !== 64) {
+        lo = (lo + u[S_SEG + CS * SEG_STRIDE + SEG_BASE]!) >>> 0;
+        hi = 0;
+      }
+      const j = lo & BC_MASK;
+      let blk: Block | null = this.bcBlk[j]!;
+      if (blk === null || this.bcLo[j] !== lo || this.bcHi[j] !== hi || !blk.page!.valid || blk.mode !== this.mode) {
+        blk = this.fetchBlock();
+        if (blk === null) {
+          if (this.sys.pendVector >= 0 && this.deliverPending()) continue;
+          break;
+        }
+        if (blk.page !== null) {
+          this.bcBlk[j] = blk;
+          this.bcLo[j] = lo;
+          this.bcHi[j] = hi;
+        }
       }
       if (blk.fn !== null && blk.n <= left) {
         if (this.execCompiled(blk) !== 0) break;
@@ -591,7 +615,10 @@ export class Vcpu implements SystemHost, SysCpu {
     const b = page.blocks.get(off);
     if (b !== undefined && b.mode === this.mode) return b;
     const nb = this.buildBlock(i, off, lo, hi);
-    if (nb !== null && nb.n > 0 && nb.insns[0] !== this.scratchDI) page.blocks.set(off, nb);
+    if (nb !== null && nb.n > 0 && nb.insns[0] !== this.scratchDI) {
+      nb.page = page;
+      page.blocks.set(off, nb);
+    }
     return nb;
   }
 
@@ -918,6 +945,7 @@ export class Vcpu implements SystemHost, SysCpu {
   /** Fills fetch-TLB entry i for the page of (lo, hi); false = fault/exit recorded. */
   private fillX(lo: number, hi: number, i: number, tag: number): boolean {
     if (!this.translate(lo, hi, ACC_FETCH)) return false;
+    this.bcBlk.fill(null); // a fetch translation changes: cached linear -> block entries may be stale
     const pr = this.pres;
     const host = this.phys.host;
     const chunk = Math.floor(pr.hpa / host.chunkSize);

@@ -413,6 +413,16 @@ export class BlockCompiler {
           const e = d.sub === 5 ? `u[${a}] >>> ${c}` : d.sub === 7 ? `(u[${a}] >> ${c}) >>> 0` : `(u[${a}] << ${c}) >>> 0`;
           s.push(`const ${r} = ${e};`);
           s.push(`u[${a}] = ${r}; u[${a + 1}] = 0;`);
+        } else if (sz === 32 && d.sub >= 4) {
+          // exec/shift.ts shiftFlags with a constant count 1..31: CF = last bit out, OF per the
+          // count-1 rule (computed for every count, as the interpreter does), AF cleared, PF/ZF/SF lazy
+          const a0 = this.t(), cf = this.t(), of = this.t();
+          s.push(`const ${a0} = u[${a}];`);
+          if (d.sub === 5) s.push(`const ${r} = ${a0} >>> ${c}, ${cf} = (${a0} >>> ${c - 1}) & 1, ${of} = ${a0} >>> 31;`);
+          else if (d.sub === 7) s.push(`const ${r} = (${a0} >> ${c}) >>> 0, ${cf} = (${a0} >> ${c - 1}) & 1, ${of} = 0;`);
+          else s.push(`const ${r} = (${a0} << ${c}) >>> 0, ${cf} = (${a0} >>> ${32 - c}) & 1, ${of} = (${r} >>> 31) ^ ${cf};`);
+          s.push(`u[${S_RFLAGS}] = ((u[${S_RFLAGS}] & ${~(CF | OF | AF)}) | ${cf} | (${of} << 11)) >>> 0; u[${L_MASK}] = ${PF | ZF | SF}; u[${L_SIZE}] = 32; u[${L_RES}] = ${r}; u[${L_RES + 1}] = 0;`);
+          s.push(`u[${a}] = ${r}; u[${a + 1}] = 0;`);
         } else if (sz === 32) {
           s.push(`const ${r} = shift(u, ${d.sub}, 32, u[${a}], ${c}); u[${a}] = ${r}; u[${a + 1}] = 0;`);
         } else {
