@@ -46,8 +46,9 @@ export class Block {
   hits = 0;
   /** The code page the block was decoded from (its `valid` drops when the page is written). */
   page: CodePage | null = null;
-  /** The compiled form (jit/compile.ts), or null while interpreted. */
+  /** The compiled form (jit/compile.ts), or null while interpreted, and the DI records it indexes. */
   fn: CompiledBlock | null = null;
+  jitD: DI[] | null = null;
 }
 
 /** The blocks decoded from one host-physical page. */

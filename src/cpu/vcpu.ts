@@ -64,6 +64,8 @@ const TLB_BITS = 10;
 const TLB_SIZE = 1 << TLB_BITS;
 const TLB_MASK = TLB_SIZE - 1;
 const MAX_BLOCK = 32;
+/** Blocks of one page a compiled region may cover (jit/compile.ts). */
+const MAX_REGION = 16;
 /** Block lookup cache: linear RIP -> block, direct mapped on the low RIP bits. */
 const BC_SIZE = 4096;
 const BC_MASK = BC_SIZE - 1;
@@ -137,6 +139,9 @@ export class Vcpu implements SystemHost, SysCpu {
   jitThreshold = 8;
   /** Blocks compiled so far (a statistic). */
   compiledBlocks = 0;
+  /** @internal Instructions a compiled region retired (set by the generated code). */
+  jitN = 0;
+  private readonly regionBlocks: Block[] = [];
   private readonly compiler = new BlockCompiler(JIT_OPS);
 
   // ---- derived mode (updateMode) ----
@@ -393,16 +398,18 @@ export class Vcpu implements SystemHost, SysCpu {
         }
       }
       if (blk.fn !== null && blk.n <= left) {
-        if (this.execCompiled(blk) !== 0) break;
+        if (this.execCompiled(blk, left) !== 0) break;
         continue;
       }
       if (blk.hits++ >= this.jitThreshold && blk.fn === null && blk.insns[0] !== this.scratchDI) {
-        blk.fn = this.compiler.compile(blk);
-        if (blk.fn === null) blk.hits = -Infinity; // nothing to gain: stay interpreted
+        const reg = this.compiler.compile(this.regionBlocks, this.regionOf(blk, lo));
+        if (reg === null) blk.hits = -Infinity; // nothing to gain: stay interpreted
         else {
+          blk.fn = reg.fn;
+          blk.jitD = reg.D;
           this.compiledBlocks++;
           if (blk.n <= left) {
-            if (this.execCompiled(blk) !== 0) break;
+            if (this.execCompiled(blk, left) !== 0) break;
             continue;
           }
         }
@@ -536,32 +543,58 @@ export class Vcpu implements SystemHost, SysCpu {
     return 0;
   }
 
-  /** Runs a compiled block (its length is within the budget); same bookkeeping as execBlock. */
-  private execCompiled(b: Block): number {
+  /**
+   * Runs a compiled region whose entry block fits in the budget; same bookkeeping as execBlock.
+   * The function sets RIP and `jitN` (instructions retired) itself (jit/compile.ts).
+   */
+  private execCompiled(b: Block, left: number): number {
     const u = this.u;
     this.bLo = u[S_RIP]!;
     this.bHi = u[S_RIP + 1]!;
     this.smc = false;
-    const res = b.fn!(this, u, b.insns);
-    const k = res >>> 2;
-    switch (res & 3) {
-      case C_NEXT:
-        this.retired += k + 1;
-        this.setRipAt(b.insns[k]!.end);
-        return 0;
-      case C_JUMP:
-        this.retired += k + 1;
-        return 0;
-      case C_DONE:
-        this.retired += k + 1;
-        this.exitRecord.instructions = this.retired;
-        return 1;
-      default:
-        this.retired += k;
-        this.setRipAt(b.insns[k]!.start);
-        if (this.sys.pendVector >= 0 && this.deliverPending()) return 0;
-        return 1;
+    const st = b.fn!(this, u, b.jitD!, left);
+    this.retired += this.jitN;
+    if (st === C_NEXT || st === C_JUMP) return 0;
+    if (st === C_DONE) {
+      this.exitRecord.instructions = this.retired;
+      return 1;
     }
+    if (this.sys.pendVector >= 0 && this.deliverPending()) return 0;
+    return 1;
+  }
+
+  /**
+   * The blocks a compiled region starting at `entry` covers (into this.regionBlocks; returns their
+   * page offsets): in 64-bit mode, up to MAX_REGION blocks of the entry's page reached by direct
+   * branches and fall-through from the entry (RIP = linear there, so page offsets stand for RIPs);
+   * otherwise the entry block alone.
+   */
+  private regionOf(entry: Block, lo: number): number[] {
+    const blocks = this.regionBlocks;
+    blocks.length = 0;
+    blocks.push(entry);
+    const offs = [lo & 0xfff];
+    const page = entry.page;
+    if (this.mode !== 64 || page === null) return offs;
+    for (let q = 0; q < blocks.length && blocks.length < MAX_REGION; q++) {
+      const b = blocks[q]!;
+      const last = b.insns[b.n - 1]!;
+      const o = offs[q]!;
+      const targets: number[] = [];
+      if (last.op === Op.Jcc || last.op === Op.JmpRel) {
+        if (last.i.opSize === 64) targets.push(o + last.end + (last.immHi === 0 ? last.imm : last.imm - TWO32));
+        if (last.op === Op.Jcc) targets.push(o + last.end);
+      } else if (last.op !== Op.Generic && last.op !== Op.Invalid && last.op !== Op.TooLong) targets.push(o + last.end);
+      for (const t of targets) {
+        if (t < 0 || t >= 4096 || offs.includes(t) || blocks.length >= MAX_REGION) continue;
+        // only blocks the interpreter has already decoded (no speculative decoding, no fetch faults)
+        const nb = page.blocks.get(t);
+        if (nb === undefined || nb.mode !== 64 || nb.n === 0) continue;
+        blocks.push(nb);
+        offs.push(t);
+      }
+    }
+    return offs;
   }
 
   /** RIP = block start + offset, wrapped to the code size. */

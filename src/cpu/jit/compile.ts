@@ -31,8 +31,14 @@ import { shift, shift64 } from '../exec/shift.js';
 import { cond, PARITY } from '../flags.js';
 import { AF, CF, L_MASK, L_RES, L_SIZE, OF, PF, S_RFLAGS, S_RIP, S_T, SF, ZF } from '../state.js';
 
-/** A compiled block (see the file comment for the contract). */
-export type CompiledBlock = (cpu: unknown, u: Uint32Array, D: readonly DI[]) => number;
+/** A compiled region (see the file comment for the contract). */
+export type CompiledBlock = (cpu: unknown, u: Uint32Array, D: readonly DI[], left: number) => number;
+
+/** The function and the DI records it indexes (all blocks of the region, in order). */
+export interface CompiledRegion {
+  fn: CompiledBlock;
+  D: DI[];
+}
 
 /** The interpreter's op ids (vcpu.ts keeps them in a same-file const enum and passes them here). */
 export interface JitOps {
@@ -98,60 +104,122 @@ export class BlockCompiler {
   private src: string[] = [];
   private tmp = 0;
   private prod: Producer | null = null;
+  /** Region state while compiling: block page offsets, block count (1 = no chaining), current block. */
+  private offs: readonly number[] = [];
+  private region = 1;
+  private kb = 0;
+  private bi = 0;
   constructor(private readonly O: JitOps) {}
 
-  /** Compiles `b`; null if it has nothing worth compiling or `new Function` is unavailable. */
-  compile(b: Block): CompiledBlock | null {
-    const n = b.n;
-    const D = b.insns;
-    const plans: Plan[] = [];
+  /**
+   * Compiles a region: `blocks[0]` is the entry; in 64-bit mode the others are blocks of the same
+   * page (`offs` = their page offsets) that direct branches of the region reach, so a loop spanning
+   * several blocks runs inside one function (`for (;;) switch (block)`), with the budget checked at
+   * every block entry. Null if there is nothing worth compiling or `new Function` is unavailable.
+   */
+  compile(blocks: readonly Block[], offs: readonly number[]): CompiledRegion | null {
+    const mode = blocks[0]!.mode;
+    const flat: DI[] = [];
     let inlined = 0;
-    for (let k = 0; k < n; k++) {
-      const p = this.plan(D[k]!, b.mode);
-      if (p.inline) inlined++;
-      plans.push(p);
+    const plansOf: Plan[][] = [];
+    for (const b of blocks) {
+      const plans: Plan[] = [];
+      for (let k = 0; k < b.n; k++) {
+        const p = this.plan(b.insns[k]!, mode);
+        if (p.inline) inlined++;
+        plans.push(p);
+      }
+      plansOf.push(plans);
     }
     if (inlined === 0) return null;
-    // backward flag liveness: liveOut[k] = a later reader may see instruction k's flags
-    const liveOut: boolean[] = new Array<boolean>(n);
-    let live = true;
-    for (let k = n - 1; k >= 0; k--) {
-      liveOut[k] = live;
-      const p = plans[k]!;
-      if (p.barrier) live = true;
-      else if (p.write === F_ALL) live = p.read;
-      else if (p.write === F_PARTIAL) live = live || p.read;
-      else if (p.read) live = true;
-    }
     this.src = [];
     this.tmp = 0;
-    this.prod = null;
     const s = this.src;
+    this.offs = offs;
+    this.region = mode === 64 ? blocks.length : 1;
     s.push('"use strict";');
     s.push('const tagR = cpu.tagR, tagW = cpu.tagW, tView = cpu.tView, tBytes = cpu.tBytes, tOff = cpu.tOff;');
-    let ended = false;
-    for (let k = 0; k < n; k++) {
-      const d = D[k]!;
-      const p = plans[k]!;
-      s.push(`// ${k}: ${Mnemonic[d.i.mnemonic] ?? d.i.mnemonic}`);
-      if (p.inline) {
-        const r = this.emit(d, k, b.mode, liveOut[k]!);
-        if (r === 1) { ended = true; break; }
-      } else {
-        this.prod = null;
-        s.push(`cpu.cur = D[${k}]; { const r = cpu.exec(D[${k}]); if (r !== 0) return ${k << 2} | r; }`);
-        s.push(`if (cpu.smc) return ${(k << 2) | C_NEXT};`);
+    // RIP of the page start (64-bit mode: blocks of one page share it; RIP = linear address there)
+    s.push(`const base = cpu.bLo - ${offs[0]!}, bHi = cpu.bHi;`);
+    s.push('let n = 0, pc = 0;');
+    s.push('for (;;) switch (pc) {');
+    for (let bi = 0; bi < this.region; bi++) {
+      const b = blocks[bi]!;
+      const plans = plansOf[bi]!;
+      const nb = b.n;
+      // backward flag liveness: liveOut[k] = a later reader may see instruction k's flags
+      const liveOut: boolean[] = new Array<boolean>(nb);
+      let live = true;
+      for (let k = nb - 1; k >= 0; k--) {
+        liveOut[k] = live;
+        const p = plans[k]!;
+        if (p.barrier) live = true;
+        else if (p.write === F_ALL) live = p.read;
+        else if (p.write === F_PARTIAL) live = live || p.read;
+        else if (p.read) live = true;
       }
+      this.kb = flat.length;
+      this.bi = bi;
+      for (let k = 0; k < nb; k++) flat.push(b.insns[k]!);
+      this.prod = null;
+      s.push(`case ${bi}: {`);
+      // entering a block (also the entry again, from a loop): budget first, then its RIP base
+      s.push(`if (n + ${nb} > left) { u[${S_RIP}] = base + ${offs[bi]!}; u[${S_RIP + 1}] = bHi; cpu.jitN = n; return ${C_JUMP}; }`);
+      s.push(`cpu.bLo = base + ${offs[bi]!};`);
+      let ended = false;
+      for (let k = 0; k < nb; k++) {
+        const d = b.insns[k]!;
+        const p = plans[k]!;
+        s.push(`// ${bi}.${k}: ${Mnemonic[d.i.mnemonic] ?? d.i.mnemonic}`);
+        if (p.inline) {
+          if (this.emit(d, k, mode, liveOut[k]!) === 1) { ended = true; break; }
+        } else {
+          this.prod = null;
+          s.push(`cpu.cur = ${this.di(k)}; { const r = cpu.exec(${this.di(k)}); if (r !== 0) { if (r === ${C_FAULT}) ${this.exitFault(d, k)} cpu.jitN = n + ${k + 1}; return r; } }`);
+          s.push(`if (cpu.smc) ${this.exitNext(d, k)}`);
+        }
+      }
+      if (!ended) {
+        // fell off the block's end: chain to the next block of the region only after an inlined instruction
+        const last = b.insns[nb - 1]!;
+        const t = this.regionIndex(offs[bi]! + last.end);
+        if (t >= 0 && plans[nb - 1]!.inline) s.push(`n += ${nb}; pc = ${t}; continue;`);
+        else s.push(this.exitNext(last, nb - 1));
+      }
+      s.push('}');
     }
-    if (!ended) s.push(`return ${((n - 1) << 2) | C_NEXT};`);
-    const body = `const {alu, alu64, dec, dec64, inc, inc64, shift, shift64, cond, PARITY} = H;\nreturn function block(cpu, u, D) {\n${s.join('\n')}\n};`;
+    s.push(`default: return ${C_FAULT};`);
+    s.push('}');
+    const body = `const {alu, alu64, dec, dec64, inc, inc64, shift, shift64, cond, PARITY} = H;\nreturn function region(cpu, u, D, left) {\n${s.join('\n')}\n};`;
     try {
       // eslint-disable-next-line @typescript-eslint/no-implied-eval
       const factory = new Function('H', body) as (h: typeof HELPERS) => CompiledBlock;
-      return factory(HELPERS);
+      return { fn: factory(HELPERS), D: flat };
     } catch {
       return null;
     }
+  }
+
+  /** Index of the region block starting at page offset `off`, or -1. */
+  private regionIndex(off: number): number {
+    if (this.region <= 1) return -1;
+    for (let i = 0; i < this.region; i++) if (this.offs[i] === off) return i;
+    return -1;
+  }
+
+  /** The DI record of instruction k of the current block, as an expression. */
+  private di(k: number): string {
+    return `D[${this.kb + k}]`;
+  }
+
+  /** Leaves after instruction k faulted (exit or pending event already recorded by raise()). */
+  private exitFault(d: DI, k: number): string {
+    return `{ cpu.jitN = n + ${k}; cpu.setRipAt(${d.start}); return ${C_FAULT}; }`;
+  }
+
+  /** Leaves after instruction k completed without a jump (RIP = the next instruction). */
+  private exitNext(d: DI, k: number): string {
+    return `{ cpu.jitN = n + ${k + 1}; cpu.setRipAt(${d.end}); return ${C_NEXT}; }`;
   }
 
   private plan(d: DI, mode: number): Plan {
@@ -208,7 +276,7 @@ export class BlockCompiler {
       if (d.index >= 0) { el += ` + u[${d.index << 1}] * ${d.scale}`; eh += ` + u[${(d.index << 1) + 1}] * ${d.scale}`; }
       s.push(`let ${lo} = ${el}; const ${hi} = (${eh} + Math.floor(${lo} / 4294967296)) >>> 0; ${lo} >>>= 0;`);
     } else {
-      s.push(`cpu.lin(D[${k}]); const ${lo} = cpu.aLo, ${hi} = cpu.aHi;`);
+      s.push(`cpu.lin(${this.di(k)}); const ${lo} = cpu.aLo, ${hi} = cpu.aHi;`);
     }
     return [lo, hi];
   }
@@ -227,7 +295,7 @@ export class BlockCompiler {
     }
     s.push(`let ${v} = 0, ${vh} = 0; const ${ti} = (${lo} >>> 12) & 1023;`);
     s.push(`if (${tag}[${ti}] === ${hi} * 1048576 + (${lo} >>> 12) && (${lo} & 0xfff) <= ${4096 - bytes}) ${fast}`);
-    s.push(`else { cpu.cur = D[${k}]; cpu.aSeg = ${d.seg}; cpu.aLo = ${lo}; cpu.aHi = ${hi}; ${v} = cpu.rdSlow(${lo}, ${hi}, ${bytes}, ${forWrite ? 2 : 1}); if (${v} < 0) return ${(k << 2) | C_FAULT}; ${vh} = cpu.vh; }`);
+    s.push(`else { cpu.cur = ${this.di(k)}; cpu.aSeg = ${d.seg}; cpu.aLo = ${lo}; cpu.aHi = ${hi}; ${v} = cpu.rdSlow(${lo}, ${hi}, ${bytes}, ${forWrite ? 2 : 1}); if (${v} < 0) ${this.exitFault(d, k)} ${vh} = cpu.vh; }`);
     return [v, vh];
   }
 
@@ -244,9 +312,9 @@ export class BlockCompiler {
     }
     s.push(`{ const ${ti} = (${lo} >>> 12) & 1023;`);
     s.push(`if (tagW[${ti}] === ${hi} * 1048576 + (${lo} >>> 12) && (${lo} & 0xfff) <= ${4096 - bytes}) ${fast}`);
-    s.push(`else { cpu.cur = D[${k}]; cpu.aSeg = ${d.seg}; cpu.aLo = ${lo}; cpu.aHi = ${hi}; if (!cpu.wrSlow(${lo}, ${hi}, ${bytes}, ${v}, ${vh})) return ${(k << 2) | C_FAULT}; } }`);
+    s.push(`else { cpu.cur = ${this.di(k)}; cpu.aSeg = ${d.seg}; cpu.aLo = ${lo}; cpu.aHi = ${hi}; if (!cpu.wrSlow(${lo}, ${hi}, ${bytes}, ${v}, ${vh})) ${this.exitFault(d, k)} } }`);
     // a write into decoded code (found by this write's or the read-for-write's slow path) ends the block here
-    s.push(`if (cpu.smc) return ${(k << 2) | C_NEXT};`);
+    s.push(`if (cpu.smc) ${this.exitNext(d, k)}`);
   }
 
   /** Writes a value of `size` bits to GPR r with the x86 merge rules (8 = low byte). */
@@ -451,16 +519,26 @@ export class BlockCompiler {
         const taken = op === O.Jcc ? this.condExpr(d.sub) : 'true';
         this.prod = null;
         if (mode === 64 && d.i.opSize === 64) {
-          // target = next RIP + rel (SDM Jcc); #GP(0) if non-canonical
+          // target = next RIP + rel (SDM Jcc); #GP(0) if non-canonical. A target that starts a block
+          // of the region stays in the function (same page: canonical like this one).
+          const rel = d.immHi === 0 ? d.imm : d.imm - 4294967296;
+          const tIdx = this.regionIndex(this.offs[this.bi]! + d.end + rel);
+          const fIdx = op === O.Jcc ? this.regionIndex(this.offs[this.bi]! + d.end) : -1;
           s.push(`if (${taken}) {`);
-          s.push(`const L = cpu.bLo + ${d.end + d.imm}; const H = (cpu.bHi + ${hex(d.immHi)} + Math.floor(L / 4294967296)) >>> 0;`);
-          s.push(`if (((H + 0x8000) >>> 0) >= 0x10000) { cpu.cur = D[${k}]; cpu.raise(13, true, 0); return ${(k << 2) | C_FAULT}; }`);
-          s.push(`u[${S_RIP}] = L >>> 0; u[${S_RIP + 1}] = H; return ${(k << 2) | C_JUMP}; }`);
-          s.push(`{ const L = cpu.bLo + ${d.end}; u[${S_RIP}] = L >>> 0; u[${S_RIP + 1}] = L >= 4294967296 ? (cpu.bHi + 1) >>> 0 : cpu.bHi; return ${(k << 2) | C_JUMP}; }`);
+          if (tIdx >= 0) s.push(`n += ${k + 1}; pc = ${tIdx}; continue; }`);
+          else {
+            s.push(`const L = cpu.bLo + ${d.end + d.imm}; const H = (cpu.bHi + ${hex(d.immHi)} + Math.floor(L / 4294967296)) >>> 0;`);
+            s.push(`if (((H + 0x8000) >>> 0) >= 0x10000) { cpu.cur = ${this.di(k)}; cpu.raise(13, true, 0); ${this.exitFault(d, k)} }`);
+            s.push(`u[${S_RIP}] = L >>> 0; u[${S_RIP + 1}] = H; cpu.jitN = n + ${k + 1}; return ${C_JUMP}; }`);
+          }
+          if (op === O.Jcc) {
+            if (fIdx >= 0) s.push(`n += ${k + 1}; pc = ${fIdx}; continue;`);
+            else s.push(`{ const L = cpu.bLo + ${d.end}; u[${S_RIP}] = L >>> 0; u[${S_RIP + 1}] = L >= 4294967296 ? (cpu.bHi + 1) >>> 0 : cpu.bHi; cpu.jitN = n + ${k + 1}; return ${C_JUMP}; }`);
+          }
         } else {
-          s.push(`cpu.cur = D[${k}];`);
-          s.push(`if (${taken}) return ${k << 2} | cpu.relJump(D[${k}]);`);
-          s.push(`cpu.fallThrough(D[${k}]); return ${(k << 2) | C_JUMP};`);
+          s.push(`cpu.cur = ${this.di(k)};`);
+          s.push(`if (${taken}) { const r = cpu.relJump(${this.di(k)}); if (r === ${C_FAULT}) ${this.exitFault(d, k)} cpu.jitN = n + ${k + 1}; return r; }`);
+          s.push(`cpu.fallThrough(${this.di(k)}); cpu.jitN = n + ${k + 1}; return ${C_JUMP};`);
         }
         return 1;
       }
