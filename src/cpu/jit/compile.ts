@@ -66,6 +66,8 @@ interface Producer {
   kind: 'sub' | 'add' | 'logic' | 'incdec';
   size: number;
   a: string; ah: string; b: string; bh: string; r: string; rh: string;
+  /** Locals holding CF and OF (0/1) when the producer computed them inline (shifts), else ''. */
+  cf?: string; of?: string;
 }
 
 const C_NEXT = 0, C_JUMP = 1, C_FAULT = 3;
@@ -491,6 +493,8 @@ export class BlockCompiler {
           else s.push(`const ${r} = (${a0} << ${c}) >>> 0, ${cf} = (${a0} >>> ${32 - c}) & 1, ${of} = (${r} >>> 31) ^ ${cf};`);
           s.push(`u[${S_RFLAGS}] = ((u[${S_RFLAGS}] & ${~(CF | OF | AF)}) | ${cf} | (${of} << 11)) >>> 0; u[${L_MASK}] = ${PF | ZF | SF}; u[${L_SIZE}] = 32; u[${L_RES}] = ${r}; u[${L_RES + 1}] = 0;`);
           s.push(`u[${a}] = ${r}; u[${a + 1}] = 0;`);
+          this.prod = { kind: 'incdec', size: 32, a: r, ah: '0', b: r, bh: '0', r, rh: '0', cf, of };
+          return 0;
         } else if (sz === 32) {
           s.push(`const ${r} = shift(u, ${d.sub}, 32, u[${a}], ${c}); u[${a}] = ${r}; u[${a + 1}] = 0;`);
         } else {
@@ -593,7 +597,10 @@ export class BlockCompiler {
     const neg = (cc & 1) !== 0;
     let e: string | null = null;
     const c = cc >> 1;
-    if (p !== null) {
+    if (p !== null && p.cf !== undefined && p.of !== undefined && c <= 1) {
+      // a shift computed CF and OF inline: O and B straight from them
+      e = c === 0 ? `${p.of} !== 0` : `${p.cf} !== 0`;
+    } else if (p !== null) {
       const sz = p.size;
       const signR = sz === 64 ? `(${p.rh} >>> 31)` : sz === 32 ? `(${p.r} >>> 31)` : `(${p.r} >>> ${sz - 1})`;
       const zero = sz === 64 ? `(${p.r} === 0 && ${p.rh} === 0)` : `(${p.r} === 0)`;
