@@ -523,7 +523,7 @@ export class BlockCompiler {
         const taken = op === O.Jcc ? this.condExpr(d.sub) : 'true';
         this.prod = null;
         if (mode === 64 && d.i.opSize === 64) {
-          // target = next RIP + rel (SDM Jcc); #GP(0) if non-canonical. A target that starts a block
+          // target = next RIP + rel (SDM Jcc); #GP(0) if non-canonical (48/57-bit: the vCPU's canonAdd/canonLim). A target that starts a block
           // of the region stays in the function (same page: canonical like this one).
           const rel = d.immHi === 0 ? d.imm : d.imm - 4294967296;
           const tIdx = this.regionIndex(this.offs[this.bi]! + d.end + rel);
@@ -532,7 +532,7 @@ export class BlockCompiler {
           if (tIdx >= 0) s.push(`n += ${k + 1}; pc = ${tIdx}; continue; }`);
           else {
             s.push(`const L = cpu.bLo + ${d.end + d.imm}; const H = (cpu.bHi + ${hex(d.immHi)} + Math.floor(L / 4294967296)) >>> 0;`);
-            s.push(`if (((H + 0x8000) >>> 0) >= 0x10000) { cpu.cur = ${this.di(k)}; cpu.raise(13, true, 0); ${this.exitFault(d, k)} }`);
+            s.push(`if (((H + cpu.canonAdd) >>> 0) >= cpu.canonLim) { cpu.cur = ${this.di(k)}; cpu.raise(13, true, 0); ${this.exitFault(d, k)} }`);
             s.push(`u[${S_RIP}] = L >>> 0; u[${S_RIP + 1}] = H; cpu.jitN = n + ${k + 1}; return ${C_JUMP}; }`);
           }
           if (op === O.Jcc) {
