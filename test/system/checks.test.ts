@@ -295,6 +295,25 @@ describe('event delivery (SDM Vol. 3A 6.12-6.15, 20.1.4)', () => {
     expect(u[8]).toBe(0x7c00 - 6);
     expect([r.r16(0x7bfa), r.r16(0x7bfc), r.r16(0x7bfe)]).toEqual([2, 0x1000, 0x0002]);
   });
+  it('real mode: IRETD popping an EIP beyond the CS limit is #GP(0) and changes nothing (SDM IRET, real-address mode exceptions)', () => {
+    const r = rig();
+    const s = r.cpu.state;
+    const u = s.u32;
+    u[S_CR0] = 0x60000010;
+    s.setSegment(CS, 0x1000, 0x10000, 0, 0xffff, 0x9b);
+    s.setSegment(SS, 0, 0, 0, 0xffff, 0x93);
+    u[8] = 0x7c00;
+    r.cpu.updateMode();
+    r.w32(0x7c00, 0x00012345); // EIP above 0xFFFF
+    r.w32(0x7c04, 0x2000);     // CS
+    r.w32(0x7c08, 0x0002);     // EFLAGS
+    r.code([0x66, 0xcf], 0x10000); // iretd
+    u[S_RIP] = 0;
+    const e = r.run();
+    expect(e.reason === 'exception' && [e.vector, e.errorCode]).toEqual([13, 0]);
+    expect(u[S_SEG + CS * SEG_STRIDE + SEG_SEL]).toBe(0x1000);
+    expect(u[8]).toBe(0x7c00);
+  });
   it('#UD with an IDT too small escalates #GP -> #DF -> triple fault: a shutdown exit', () => {
     const r = rig();
     r.deliver();

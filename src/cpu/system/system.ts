@@ -1699,6 +1699,9 @@ export class System {
       if (cs < 0) return this.failSt();
       const fl = this.popItem(2, w);
       if (fl < 0) return this.failSt();
+      // SDM IRET, real-address mode exceptions: #GP(0) if the return IP is beyond the CS limit
+      // (an IRETD can pop an EIP above 0xFFFF); nothing has changed yet
+      if ((w === 2 ? ip & 0xffff : ip) > u[S_SEG + CS * SEG_STRIDE + SEG_LIMIT]!) return this.gp(0);
       this.addSp(3 * w);
       this.loadReal(CS, cs & 0xffff);
       u[S_RIP] = w === 2 ? ip & 0xffff : ip;
@@ -1718,6 +1721,8 @@ export class System {
       if (cs < 0) return this.failSt();
       const fl = this.popItem(2, w);
       if (fl < 0) return this.failSt();
+      // SDM IRET, virtual-8086 mode exceptions: #GP(0) if the return IP is beyond the 64 KiB limit
+      if ((w === 2 ? ip & 0xffff : ip) > 0xffff) return this.gp(0);
       this.addSp(3 * w);
       this.loadReal(CS, cs & 0xffff);
       u[S_RIP] = w === 2 ? ip & 0xffff : ip;
