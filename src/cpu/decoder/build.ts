@@ -72,6 +72,28 @@ export const F_MODRM = 16;
 /** The row's pp constraint is 66 (so a 66 prefix is mandatory, not operand size, unless F_O66). */
 export const F_PP66 = 32;
 
+// Operand patterns the hot path decodes inline (decode.ts); FK_GENERIC goes through operand().
+export const FK_GENERIC = 0;
+export const FK_NONE = 1; // no operands
+export const FK_EG = 2; // E, G of the same register size (ADD Ev,Gv; MOV Eb,Gb; TEST ...)
+export const FK_GE = 3; // G, E or G, M of the same register size (MOV Gv,Ev; LEA Gv,M ...)
+export const FK_EI = 4; // E, Ib/Iz/Ibs (group 1, MOV Ev,Iz, shifts by Ib ...)
+export const FK_Z = 5; // one register in the opcode byte (PUSH/POP r, BSWAP ...)
+export const FK_J = 6; // one relative branch (Jcc, JMP, CALL ...)
+
+/** The fast-path kind of a row's operand list (FK_*). */
+export function fastKind(ops: readonly number[]): number {
+  const m = (i: number): number => ops[i]! & 63;
+  const rsz = (i: number): number => (ops[i]! >> 6) & 31;
+  if (ops.length === 0) return FK_NONE;
+  if (ops.length === 1) return m(0) === A_Z ? FK_Z : m(0) === A_J ? FK_J : FK_GENERIC;
+  if (ops.length !== 2) return FK_GENERIC;
+  if (m(0) === A_E && m(1) === A_G && rsz(0) === rsz(1)) return FK_EG;
+  if (m(0) === A_G && (m(1) === A_E || m(1) === A_M) && (m(1) === A_M || rsz(0) === rsz(1))) return FK_GE;
+  if (m(0) === A_E && (m(1) === A_IBS || (m(1) === A_I && rsz(1) !== S_V))) return FK_EI;
+  return FK_GENERIC;
+}
+
 /** One decodable form: what the hot path needs once the tree has selected it. */
 export class Row {
   constructor(
@@ -87,6 +109,8 @@ export class Row {
     /** Number of qualifiers: the more, the more specific (see tables.ts). */
     readonly weight: number,
     readonly order: number,
+    /** FK_*: the operand pattern's fast path. */
+    readonly fast: number,
   ) {}
 }
 
@@ -254,7 +278,7 @@ function parseRows(rows: readonly string[]): Map<number, Spec[]> {
     for (let i = 0; i < expand; i++) {
       const mnem = isCc ? mnemonicId(name + CC[i]!.toUpperCase(), text) : mnemonicId(name, text);
       const row = new Row(mnem, ops.length, ops[0] ?? 0, ops[1] ?? 0, ops[2] ?? 0, ops[3] ?? 0, flags,
-        isCc ? i : -1, pp < 0 ? 0 : pp, weight, order++);
+        isCc ? i : -1, pp < 0 ? 0 : pp, weight, order++, fastKind(ops));
       const key = (map << 8) | (opcode + i);
       let list = out.get(key);
       if (!list) out.set(key, (list = []));

@@ -40,6 +40,7 @@ const enum RC { Gpr8 = 1, Gpr8High = 2, Gpr16 = 3, Gpr32 = 4, Gpr64 = 5, Seg = 6
 const enum Rp { None = 0, Rep = 1, Repne = 2 }
 const enum Mn { INVALID = 0, VexUnsupported = 635 }
 const enum Pf { Opsize = 1, Adsize = 2, Lock = 4, Rep = 8, Repne = 16, Seg = 32, Rex = 64 }
+const enum Fk { Generic = 0, None = 1, Eg = 2, Ge = 3, Ei = 4, Z = 5, J = 6 }
 
 function checkConstants(): void {
   const pairs: [number, number, string][] = [
@@ -152,6 +153,13 @@ function checkConstants(): void {
     [Pf.Repne, I.PFX_REPNE, 'PFX_REPNE'],
     [Pf.Seg, I.PFX_SEG, 'PFX_SEG'],
     [Pf.Rex, I.PFX_REX, 'PFX_REX'],
+    [Fk.Generic, B.FK_GENERIC, 'FK_GENERIC'],
+    [Fk.None, B.FK_NONE, 'FK_NONE'],
+    [Fk.Eg, B.FK_EG, 'FK_EG'],
+    [Fk.Ge, B.FK_GE, 'FK_GE'],
+    [Fk.Ei, B.FK_EI, 'FK_EI'],
+    [Fk.Z, B.FK_Z, 'FK_Z'],
+    [Fk.J, B.FK_J, 'FK_J'],
   ];
   for (const [local, source, name] of pairs) {
     if (local !== source) throw new Error(`decoder: local constant ${name} = ${local} differs from its source ${source}`);
@@ -386,10 +394,73 @@ function decodeWith(st: DecState, out: Insn, bytes: Uint8Array, offset: number, 
   }
   const n = row.opCount;
   out.opCount = n;
-  if (n > 0) { pos = operand(st, out, row.op0, bytes, pos, b); out.opKind0 = st.ok; out.reg0 = st.or; }
-  if (n > 1) { pos = operand(st, out, row.op1, bytes, pos, b); out.opKind1 = st.ok; out.reg1 = st.or; }
-  if (n > 2) { pos = operand(st, out, row.op2, bytes, pos, b); out.opKind2 = st.ok; out.reg2 = st.or; }
-  if (n > 3) { pos = operand(st, out, row.op3, bytes, pos, b); out.opKind3 = st.ok; out.reg3 = st.or; }
+  const fk = row.fast;
+  if (fk === Fk.Eg || fk === Fk.Ge || fk === Fk.Ei) {
+    // The common ModRM pairs, inline: the same results as operand() for E/M and G (and I/Ibs).
+    const eSpec = fk === Fk.Ge ? row.op1 : row.op0;
+    const rsz = (eSpec >> 6) & 31;
+    const szIdx = st.szIdx;
+    const rb = SZB[(rsz << 3) | szIdx]!;
+    let ek: number = OK.Mem;
+    let er = 0;
+    if ((eSpec & 63) === Am.E && modrm >= 0xc0) {
+      out.operandWidth = rb;
+      ek = OK.Reg;
+      er = GPR_ID[(rb << 5) | st.rexSeen | (modrm & 7) | ((rex & 1) << 3)]!;
+    } else {
+      out.operandWidth = SZB[(((eSpec >> 11) & 31) << 3) | szIdx]!;
+    }
+    if (fk === Fk.Ei) {
+      out.opKind0 = ek; out.reg0 = er; out.reg1 = 0;
+      const iSpec = row.op1;
+      const isz = (iSpec & 63) === Am.Ibs ? 0 : SZB[(((iSpec >> 6) & 31) << 3) | szIdx]!;
+      if (isz <= 1) {
+        if (pos + 1 > st.limit) short(st, pos, 1);
+        const v = pos < st.limit ? bytes[pos]! : 0;
+        pos += 1;
+        if (isz === 0) {
+          const x = (v << 24) >> 24;
+          out.opKind1 = OK.Imm8Sx; out.imm = x >>> 0; out.immHi = x < 0 ? 0xffffffff : 0;
+        } else {
+          out.opKind1 = OK.Imm8; out.imm = v; out.immHi = 0;
+        }
+      } else if (isz === 2) {
+        out.opKind1 = OK.Imm16; out.imm = rd16(st, bytes, pos); out.immHi = 0;
+        pos += 2;
+      } else {
+        // Iz: 4 bytes; with 64-bit operand size sign-extended to 64 (SDM 2.2.1.5).
+        const v = rd32(st, bytes, pos);
+        pos += 4;
+        out.imm = v;
+        if (osz === 64) { out.opKind1 = OK.Imm32Sx; out.immHi = (v | 0) < 0 ? 0xffffffff : 0; }
+        else { out.opKind1 = OK.Imm32; out.immHi = 0; }
+      }
+    } else {
+      const gb = fk === Fk.Ge ? SZB[(((row.op0 >> 6) & 31) << 3) | szIdx]! : rb; // LEA Gv,M: M has no register size
+      const g = GPR_ID[(gb << 5) | st.rexSeen | ((modrm >> 3) & 7) | ((rex & 4) << 1)]!;
+      if (fk === Fk.Eg) { out.opKind0 = ek; out.reg0 = er; out.opKind1 = OK.Reg; out.reg1 = g; }
+      else { out.opKind0 = OK.Reg; out.reg0 = g; out.opKind1 = ek; out.reg1 = er; }
+    }
+  } else if (fk === Fk.Z) {
+    const rb = SZB[(((row.op0 >> 6) & 31) << 3) | st.szIdx]!;
+    out.opKind0 = OK.Reg;
+    out.reg0 = GPR_ID[(rb << 5) | st.rexSeen | (b & 7) | ((rex & 1) << 3)]!;
+  } else if (fk === Fk.J) {
+    let v: number;
+    if (((row.op0 >> 6) & 31) === Sz.B) {
+      if (pos + 1 > st.limit) { short(st, pos, 1); v = 0; } else v = (bytes[pos]! << 24) >> 24;
+      pos += 1;
+    } else if (osz === 16 && mode !== 64) { v = (rd16(st, bytes, pos) << 16) >> 16; pos += 2; }
+    else { v = rd32(st, bytes, pos) | 0; pos += 4; }
+    out.opKind0 = OK.Rel; out.reg0 = 0;
+    out.imm = v >>> 0;
+    out.immHi = v < 0 ? 0xffffffff : 0;
+  } else if (fk !== Fk.None) {
+    if (n > 0) { pos = operand(st, out, row.op0, bytes, pos, b); out.opKind0 = st.ok; out.reg0 = st.or; }
+    if (n > 1) { pos = operand(st, out, row.op1, bytes, pos, b); out.opKind1 = st.ok; out.reg1 = st.or; }
+    if (n > 2) { pos = operand(st, out, row.op2, bytes, pos, b); out.opKind2 = st.ok; out.reg2 = st.or; }
+    if (n > 3) { pos = operand(st, out, row.op3, bytes, pos, b); out.opKind3 = st.ok; out.reg3 = st.or; }
+  }
   if (st.fail !== 0) return finishShort(st, out, st.fail, 0);
 
   // ---- Validity ----
