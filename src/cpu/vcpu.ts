@@ -445,14 +445,15 @@ export class Vcpu implements SystemHost, SysCpu {
       const bits = sys.heldDb & 0x7fffffff;
       sys.heldDb = 0;
       sys.reportDb(bits);
-      return sys.deliver(EV_EXCEPTION, DB, false, 0, u[S_RIP]!, u[S_RIP + 1]!) === ST_OK ? 0 : 1;
+      sys.fault(DB, false, 0);
+      return this.deliverPending() ? 0 : 1; // the exception bitmap decides: deliver or exit
     }
     if ((u[S_RFLAGS]! & RF) === 0 && (u[S_DR7]! & 0xff) !== 0) {
       const b = sys.codeBreakpoints(lo, hi);
       if (b !== 0) {
         sys.reportDb(b);
-        if (sys.deliver(EV_EXCEPTION, DB, false, 0, u[S_RIP]!, u[S_RIP + 1]!) === ST_OK) return 0;
-        return 1;
+        sys.fault(DB, false, 0);
+        return this.deliverPending() ? 0 : 1;
       }
     }
     const tf = (u[S_RFLAGS]! & TF) !== 0;
@@ -499,7 +500,8 @@ export class Vcpu implements SystemHost, SysCpu {
       return r;
     }
     sys.reportDb(bits);
-    return sys.deliver(EV_EXCEPTION, DB, false, 0, u[S_RIP]!, u[S_RIP + 1]!) === ST_OK ? 0 : 1;
+    sys.fault(DB, false, 0);
+    return this.deliverPending() ? 0 : 1;
   }
 
   /** Executes up to `left` instructions of the block; 0 to continue with the next block, 1 to stop. */
