@@ -104,23 +104,12 @@ export class InterpreterCore implements CpuCore {
     }
     let left = maxInstructions;
     let retired = 0;
-    // With a TPR threshold set, step one instruction at a time so a CR8 write that drops below it
-    // exits right after the MOV, whichever layer executes MOV CR8 (NVMM's TPR exit).
-    const watchTpr = this.tprThreshold >= 0;
+    // The core raises `tpr-below-threshold` itself after a MOV to CR8 (System.tprThreshold).
     for (;;) {
-      const cr8 = u[S_CR8]!;
-      this.vcpu.run({ maxInstructions: watchTpr ? Math.min(left, 1) : left });
+      this.vcpu.run({ maxInstructions: left });
       retired += ex.instructions;
       left -= ex.instructions;
       if (ex.reason === 'invalid-state' && (this.msrInstruction(ex) || this.movCr8(ex)) && left > 0) continue;
-      if (watchTpr && ex.reason === 'budget') {
-        const now = u[S_CR8]!;
-        if (now < cr8 && now < this.tprThreshold) {
-          ex.reason = 'tpr-below-threshold';
-          break;
-        }
-        if (left > 0) continue;
-      }
       break;
     }
     ex.instructions = retired;
@@ -136,6 +125,7 @@ export class InterpreterCore implements CpuCore {
     this.vcpu.cpuidExitLeaves.clear();
     for (const l of cpuidExitLeaves) this.vcpu.cpuidExitLeaves.add(l >>> 0);
     this.tprThreshold = tprThreshold;
+    this.vcpu.sys.tprThreshold = tprThreshold;
   }
 
   attachPlatform(apic: boolean, tsc: TscSource | null, tscLeaves: readonly number[] | null): void {

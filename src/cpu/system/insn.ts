@@ -263,6 +263,13 @@ export function execMovCrDr(cpu: SysCpu, d: DI): number {
     const r = (i.reg1 & 15) << 1;
     const lo = cpu.u[r]!, hi = mode64 ? cpu.u[r + 1]! : 0;
     const res = c0 === 7 ? sys.movToCr(n, lo, hi) : sys.movToDr(n, lo, hi);
+    if (res === ST_EXIT) {
+      // MOV to CR8 below the TPR threshold: the instruction completed, the exit is a trap after it
+      cpu.markExit();
+      sys.exitAfterInstruction();
+      cpu.nextInsn(d);
+      return C_DONE;
+    }
     return stJump(cpu, d, res);
   }
   const n = i.reg1 & 15;

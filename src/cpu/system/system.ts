@@ -543,14 +543,31 @@ export class System {
         this.host.updateMode();
         return ST_OK;
       }
-      case 8:
+      case 8: {
         if (hi !== 0 || (lo & ~0xf) !== 0) return this.gp(0);
+        const old = u[S_CR8]!;
         u[S_CR8] = lo & 0xf;
+        // TPR below threshold (VMX "Use TPR shadow" / NVMM's TPR exit, SDM Vol. 3C §29.1.2): a
+        // trap-like exit after a MOV to CR8 that lowers it below the threshold.
+        if (lo < this.tprThreshold && lo < old) {
+          this.ex.reason = 'tpr-below-threshold';
+          return ST_EXIT;
+        }
         return ST_OK;
+      }
       default:
         return this.ud();
     }
   }
+
+  /** A trap-like exit: its RIP is the next instruction's (after the interpreter's markExit filled both). */
+  exitAfterInstruction(): void {
+    this.ex.ripLo = this.ex.nextRipLo;
+    this.ex.ripHi = this.ex.nextRipHi;
+  }
+
+  /** TPR threshold (0-15) for the `tpr-below-threshold` exit; -1 (or 0): none. */
+  tprThreshold = -1;
 
   /** MOV r, CRn: returns the low half, high half in crHi (ST_FAULT as -1). */
   crHi = 0;
