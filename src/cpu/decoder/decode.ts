@@ -254,6 +254,10 @@ function decodeWith(st: DecState, out: Insn, bytes: Uint8Array, offset: number, 
   out.mnemonic = Mn.INVALID;
 
   // ---- Prefixes (SDM 2.1.1) ----
+  // Module-level tables read once into locals: each module-binding read costs a context load and
+  // a map check in optimised code.
+  const prefixClass = PREFIX_CLASS;
+  const limit = st.limit;
   let pos = offset;
   let opsizePfx = 0;
   let adsizePfx = 0;
@@ -264,9 +268,9 @@ function decodeWith(st: DecState, out: Insn, bytes: Uint8Array, offset: number, 
   let rex = 0;
   let b = 0;
   for (;;) {
-    if (pos >= st.limit) return finishShort(st, out, pos, 1);
+    if (pos >= limit) return finishShort(st, out, pos, 1);
     b = bytes[pos]!;
-    const c = PREFIX_CLASS[b]!;
+    const c = prefixClass[b]!;
     if (c === 0) break; // the common case: not a prefix
     if (c === 12) {
       if (mode !== 64) break; // 40-4F are INC/DEC outside 64-bit mode
@@ -315,18 +319,18 @@ function decodeWith(st: DecState, out: Insn, bytes: Uint8Array, offset: number, 
   b = bytes[pos]!;
   pos++;
   if (b === 0x0f) {
-    if (pos >= st.limit) return finishShort(st, out, pos, 1);
+    if (pos >= limit) return finishShort(st, out, pos, 1);
     b = bytes[pos++]!;
     map = 1;
     if (b === 0x38 || b === 0x3a) {
       map = b === 0x38 ? 2 : 3;
-      if (pos >= st.limit) return finishShort(st, out, pos, 1);
+      if (pos >= limit) return finishShort(st, out, pos, 1);
       b = bytes[pos++]!;
     }
   } else if (b === 0xc4 || b === 0xc5 || b === 0x62 || b === 0x8f) {
     // VEX (C4/C5), EVEX (62), XOP (8F): in 16/32-bit mode only when the next byte's mod is 11b
     // (otherwise LES/LDS/BOUND); XOP only when its map field is >= 8 (otherwise POP Ev).
-    if (pos >= st.limit) return finishShort(st, out, pos, 1);
+    if (pos >= limit) return finishShort(st, out, pos, 1);
     const nb = bytes[pos]!;
     const isEsc = b === 0x8f ? (nb & 0x1f) >= 8 : (mode === 64 || (nb & 0xc0) === 0xc0);
     if (isEsc) {
@@ -339,7 +343,7 @@ function decodeWith(st: DecState, out: Insn, bytes: Uint8Array, offset: number, 
   // ---- ModRM, SIB, displacement ----
   let modrm = -1;
   if (HAS_MODRM[key] === 1) {
-    if (pos >= st.limit) return finishShort(st, out, pos, 1);
+    if (pos >= limit) return finishShort(st, out, pos, 1);
     modrm = bytes[pos++]!;
     out.modrm = modrm;
     // MOV to/from CR/DR (0F 20-23) ignore ModRM.mod: always the register form (SDM Vol. 2 MOV CRn note).
@@ -415,8 +419,8 @@ function decodeWith(st: DecState, out: Insn, bytes: Uint8Array, offset: number, 
       const iSpec = row.op1;
       const isz = (iSpec & 63) === Am.Ibs ? 0 : SZB[(((iSpec >> 6) & 31) << 3) | szIdx]!;
       if (isz <= 1) {
-        if (pos + 1 > st.limit) short(st, pos, 1);
-        const v = pos < st.limit ? bytes[pos]! : 0;
+        if (pos + 1 > limit) short(st, pos, 1);
+        const v = pos < limit ? bytes[pos]! : 0;
         pos += 1;
         if (isz === 0) {
           const x = (v << 24) >> 24;
@@ -448,7 +452,7 @@ function decodeWith(st: DecState, out: Insn, bytes: Uint8Array, offset: number, 
   } else if (fk === Fk.J) {
     let v: number;
     if (((row.op0 >> 6) & 31) === Sz.B) {
-      if (pos + 1 > st.limit) { short(st, pos, 1); v = 0; } else v = (bytes[pos]! << 24) >> 24;
+      if (pos + 1 > limit) { short(st, pos, 1); v = 0; } else v = (bytes[pos]! << 24) >> 24;
       pos += 1;
     } else if (osz === 16 && mode !== 64) { v = (rd16(st, bytes, pos) << 16) >> 16; pos += 2; }
     else { v = rd32(st, bytes, pos) | 0; pos += 4; }
@@ -765,7 +769,7 @@ for (let code = 0; code < 32; code++) {
   }
 }
 function szIdxOf(osz: number, mode: number): number {
-  return ((osz === 16 ? 0 : osz === 32 ? 1 : 2) << 1) | (mode === 64 ? 1 : 0);
+  return ((osz >> 5) << 1) | (mode >> 6); // osz 16/32/64 -> 0/1/2; mode 64 -> 1
 }
 
 /**
