@@ -276,6 +276,25 @@ export class Pic8259 {
       (off) => (off === 0 ? this.m.elcr : this.s.elcr),
       (off, v) => this.writeElcr(off, v),
     );
+    this.powerOnState = this.saveState();
+  }
+
+  private readonly powerOnState: Pic8259State;
+
+  /**
+   * System reset (PIIX RCIN / machine reset): both chips back to the state the initialization
+   * sequence starts from (8259A datasheet, ICW1: edge sense reset, IMR cleared, IR7 lowest priority,
+   * special mask mode off, read IRR; ICW4 functions zero) with IRR, ISR and the ELCR cleared. The
+   * input pins are wires, not chip state: their levels are kept.
+   */
+  reset(): void {
+    const pm = this.m.pins;
+    const ps = this.s.pins;
+    this.restoreState(this.powerOnState);
+    this.m.pins = pm;
+    this.s.pins = ps;
+    this.cascadeUpdate();
+    this.update();
   }
 
   /** Registers the three port ranges on `bus`. */

@@ -440,6 +440,21 @@ export class Pit8254 {
       (_off, v) => this.writePortB(v),
     );
     this.syncIrq();
+    this.powerOnState = this.saveState();
+  }
+
+  private readonly powerOnState: Pit8254State;
+
+  /**
+   * System reset: the counters as at power-on here (no count written, null count, gates of
+   * counters 0 and 1 high, port 61h clear); IRQ 0 follows counter 0's OUT again. (The 8254
+   * datasheet leaves the power-on state undefined; this is the state the constructor defines.)
+   */
+  reset(): void {
+    const level = this.irqLevel;
+    this.restoreState(this.powerOnState);
+    this.irqLevel = level; // the line's current level: syncIrq drives it to the restored OUT
+    this.syncIrq();
   }
 
   /** Registers 0x40-0x43 and 0x61 on `bus`. */

@@ -145,6 +145,22 @@ export class Uart16550 {
       (off) => this.read(off),
       (off, v) => this.write(off, v),
     );
+    this.powerOnState = this.saveState();
+  }
+
+  private readonly powerOnState: Uart16550State;
+
+  /**
+   * Master reset (16550A datasheet, "Reset" table): IER = 0, IIR = 01h, FCR = 0 (FIFOs cleared),
+   * LCR = 0, MCR = 0, LSR = 60h, MSR deltas 0, INTR low; the scratch register and the divisor latch
+   * as at power-on here. Host input not yet received stays queued (it is the line, not the chip).
+   */
+  reset(): void {
+    const input = this.input.slice(this.inputHead);
+    const level = this.irqLevel;
+    this.restoreState({ ...this.powerOnState, input, msrInputs: this.msrInputs });
+    this.irqLevel = level; // the line's current level: update() drives it to the reset level
+    this.update();
   }
 
   /** Registers the 8 ports at `base` on `bus`. */

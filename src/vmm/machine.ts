@@ -447,9 +447,8 @@ export class Machine {
 
   /**
    * Reset: vCPUs to their power-on state (APs wait for SIPI; TSC 0), the LAPICs (IA32_APIC_BASE and
-   * the xAPIC page back at FEE00000H), IOAPIC and HPET to theirs, suspension cleared, memory kept.
-   * (The 8259, 8254 and UART keep their registers: firmware programs them again, and they have no
-   * reset entry point yet.)
+   * the xAPIC page back at FEE00000H), IOAPIC, HPET, 8259 pair, 8254 and COM1 to theirs, suspension
+   * cleared, memory kept.
    */
   reset(): void {
     if (this.irqchip) {
@@ -467,6 +466,9 @@ export class Machine {
       v.core.resetTsc?.();
     }
     this.hpet?.reset();
+    this.uart?.reset();
+    this.pit?.reset();
+    this.irqchip?.pic.reset();
     this.suspendedAs = null;
     this.exitCode = undefined;
     this.callerAccess = null;
