@@ -63,8 +63,20 @@ export interface CpuCore {
   attachPlatform?(apic: boolean, tsc: TscSource | null, tscLeaves: readonly number[] | null): void;
   /** Host page `ppn` (hpa / 4096) was written outside the core (the memory assist): stale decoded code there. */
   codeWritten?(ppn: number): void;
+  /**
+   * An exit that waits for the caller's completion (IN, RDMSR, CPUID values) as plain data for a
+   * snapshot, or null when none waits; restorePending puts it back into a fresh core.
+   */
+  savePending?(): CorePending | null;
+  restorePending?(p: CorePending): void;
   /** RESET of the TSC: it reads 0 from now, IA32_TSC_ADJUST = 0 (SDM Vol. 3A Table 9-1). */
   resetTsc?(): void;
+}
+
+/** A pending completion in a snapshot: the exit's reason and the numbers the core needs. */
+export interface CorePending {
+  reason: string;
+  values: number[];
 }
 
 /** Event kinds as small ints for the core (EventKind order). */

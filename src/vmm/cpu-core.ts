@@ -9,6 +9,7 @@
  */
 import { Vcpu } from '../cpu/vcpu.js';
 import type { ExitRecord } from '../cpu/exit.js';
+import { InvalidArgumentError } from '../util/errors.js';
 import type { TscSource } from '../cpu/system/system.js';
 import type { PhysicalSpace, PhysResult } from '../cpu/phys.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
@@ -16,7 +17,20 @@ import { EptTranslation, TRANSLATE_OK, TRANSLATE_EPT_MISCONFIG } from '../memory
 import type { HostMemory } from '../memory/host.js';
 import {
   LIN_OK, LIN_FAULT, DELIVERED, DELIVERY_EPT_EXIT, DELIVERY_SHUTDOWN, EV_EXCEPTION, EV_NMI, EV_INTERRUPT, type CpuCore,
+  type CorePending,
 } from './core.js';
+import type { ExitReason } from '../cpu/exit.js';
+
+/** The interpreter's completion state (src/cpu/vcpu.ts private fields, read for snapshots only). */
+interface VcpuPendingFields {
+  pendingIn: number;
+  pendingInSize: number;
+  pendingAsz: number;
+  pendingRep: boolean;
+}
+
+/** Exit-record fields a completion reads (vcpu.ts completeIn, this adapter's run()). */
+const PENDING_FIELDS = ['value', 'valueLo', 'valueHi', 'eax', 'ebx', 'ecx', 'edx', 'ripLo', 'ripHi', 'nextRipLo', 'nextRipHi', 'msr', 'port', 'size'] as const;
 import { LIN_OK as CORE_LIN_OK, LIN_PAGE_FAULT } from '../cpu/system/linear.js';
 import { ACC_READ, ACC_WRITE } from '../cpu/phys.js';
 import { Insn, DecodeStatus, Mnemonic, OpKind, RegClass } from '../cpu/decoder/insn.js';
@@ -138,6 +152,33 @@ export class InterpreterCore implements CpuCore {
 
   codeWritten(ppn: number): void {
     this.vcpu.codeWritten(ppn);
+  }
+
+  savePending(): CorePending | null {
+    const f = this.vcpu as unknown as VcpuPendingFields;
+    if (f.pendingIn === 0 && this.pendingMsr === 0) return null;
+    const ex = this.vcpu.exitRecord;
+    const values = [f.pendingIn, f.pendingInSize, f.pendingAsz, f.pendingRep ? 1 : 0, this.pendingMsr];
+    for (const k of PENDING_FIELDS) values.push(ex[k] as number);
+    return { reason: ex.reason, values };
+  }
+
+  restorePending(p: CorePending): void {
+    const f = this.vcpu as unknown as VcpuPendingFields;
+    const v = p.values;
+    if (!Array.isArray(v) || v.length !== 5 + PENDING_FIELDS.length || v.some((x) => typeof x !== 'number')) {
+      throw new InvalidArgumentError(`snapshot pending completion has ${Array.isArray(v) ? v.length : 'no'} values, expected ${5 + PENDING_FIELDS.length} numbers`);
+    }
+    const ex = this.vcpu.exitRecord;
+    ex.reason = p.reason as ExitReason;
+    f.pendingIn = v[0]!;
+    f.pendingInSize = v[1]!;
+    f.pendingAsz = v[2]!;
+    f.pendingRep = v[3] === 1;
+    this.pendingMsr = v[4]!;
+    PENDING_FIELDS.forEach((k, i) => {
+      (ex as unknown as Record<string, number>)[k] = v[5 + i]!;
+    });
   }
 
   resetTsc(): void {

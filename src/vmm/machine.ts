@@ -27,7 +27,7 @@ import type { ExitRecord, VcpuExit } from '../cpu/exit.js';
 import { decodeInto } from '../cpu/decoder/decode.js';
 import { Insn, DecodeStatus } from '../cpu/decoder/insn.js';
 import { S_MODE } from '../cpu/state.js';
-import type { CpuCore } from './core.js';
+import type { CpuCore, CorePending } from './core.js';
 import { LIN_OK } from './core.js';
 import { MachineVcpu } from './vcpu.js';
 import { interpreterCore } from './cpu-core.js';
@@ -123,6 +123,8 @@ export interface MachineState {
     events: ReturnType<MachineVcpu['events']['save']>;
     cpuid: ReturnType<MachineVcpu['cpuid']['save']>;
     intercepts: { debug: boolean; pause: boolean; tprThreshold: number };
+    /** An exit waiting for the caller's value (IN, RDMSR, CPUID) when the snapshot was taken. */
+    pending?: CorePending | null;
   }>;
   clock: ReturnType<VirtualClock['saveState']>;
   msrs: Array<[number, string]>;
@@ -842,8 +844,9 @@ export class Machine {
   // ---- snapshots ----------------------------------------------------------------------------------
 
   /**
-   * Saves CPU, memory and device state. Call it between runs, not while an exit waits for its
-   * completion (an IN, MMIO read or RDMSR whose value the caller has not supplied and run()).
+   * Saves CPU, memory and device state between runs. An IN, RDMSR or CPUID exit waiting for its
+   * value is saved with the value the exit record holds at the time (store it before saving); an
+   * MMIO exit awaiting completion is refused (InvalidStateError).
    * Not saved: caller handlers (onIo/onMmio/onMsr: register them again on the restored machine),
    * EPT accessed/dirty bits and the dirty log (guest-invisible), statistics.
    */
@@ -880,6 +883,7 @@ export class Machine {
         events: v.events.save(),
         cpuid: v.cpuid.save(),
         intercepts: { ...v.intercepts },
+        pending: v.core.savePending?.() ?? null,
       })),
       clock: this.clock.saveState(),
       msrs: this.msrs.save(),
@@ -921,6 +925,10 @@ export class Machine {
       v.setIntercepts(sv.intercepts);
       v.touch();
       v.core.flush();
+      if (sv.pending) {
+        if (!v.core.restorePending) throw new InvalidArgumentError(`snapshot vCPU ${i} has a pending ${sv.pending.reason} completion this core cannot take`);
+        v.core.restorePending(sv.pending);
+      }
     });
     m.msrs.restore(state.msrs);
     const d = state.devices as Record<string, never>;
