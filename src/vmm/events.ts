@@ -14,6 +14,7 @@
  *   event raised an exception, in which case the two combine by the table above.
  */
 import { InvalidArgumentError, InvalidStateError, hex } from '../util/errors.js';
+import { exceptionClassOf, nestedException, NESTED_DOUBLE_FAULT, NESTED_TRIPLE_FAULT } from '../cpu/system/system.js';
 
 export type EventKind = 'exception' | 'nmi' | 'interrupt' | 'software-interrupt';
 
@@ -38,22 +39,11 @@ export function exceptionHasErrorCode(vector: number): boolean {
 
 export type ExceptionClass = 'benign' | 'contributory' | 'page-fault';
 
-/** Table 6-4. Interrupts (external, NMI, software) are benign. */
+const CLASS_NAMES: readonly ExceptionClass[] = ['benign', 'contributory', 'page-fault'];
+
+/** Table 6-4, as the core classifies (src/cpu/system). Interrupts (external, NMI, software) are benign. */
 export function exceptionClass(vector: number): ExceptionClass {
-  switch (vector) {
-    case VEC.DE:
-    case VEC.TS:
-    case VEC.NP:
-    case VEC.SS:
-    case VEC.GP:
-    case VEC.CP:
-      return 'contributory';
-    case VEC.PF:
-    case VEC.VE:
-      return 'page-fault';
-    default:
-      return 'benign';
-  }
+  return CLASS_NAMES[exceptionClassOf(vector)]!;
 }
 
 /** What happens when `second` (an exception) is raised while delivering `first`. */
@@ -62,15 +52,11 @@ export type NestedDisposition =
   | { action: 'double-fault' } // deliver #DF with error code 0
   | { action: 'triple-fault' }; // shutdown
 
-/** Table 6-5, plus "a fault during #DF delivery is a triple fault". */
+/** Table 6-5, plus "a fault during #DF delivery is a triple fault": the core's nestedException. */
 export function nestedDisposition(first: VcpuEvent, secondVector: number): NestedDisposition {
-  if (first.kind === 'exception' && first.vector === VEC.DF) return { action: 'triple-fault' };
   if (first.kind !== 'exception') return { action: 'serial' };
-  const a = exceptionClass(first.vector);
-  const b = exceptionClass(secondVector);
-  if (a === 'contributory' && b === 'contributory') return { action: 'double-fault' };
-  if (a === 'page-fault' && (b === 'contributory' || b === 'page-fault')) return { action: 'double-fault' };
-  return { action: 'serial' };
+  const n = nestedException(first.vector, secondVector);
+  return n === NESTED_TRIPLE_FAULT ? { action: 'triple-fault' } : n === NESTED_DOUBLE_FAULT ? { action: 'double-fault' } : { action: 'serial' };
 }
 
 /** Checks an event from the API (vector range, error code only where the vector has one). */

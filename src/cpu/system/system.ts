@@ -92,11 +92,26 @@ const DATA_SEGS = new Uint8Array([ES, DS, FS, GS]);
 /** Bit 47 (4-level paging) or bit 56 (5-level, CR4.LA57) sign-extends the canonical address (SDM §3.3.7.1, §4.5). */
 const CANON48 = 0x8000, CANON57 = 0x1000000;
 
-function exceptionClass(v: number): number {
-  // 0 benign, 1 contributory, 2 page fault (Table 6-4)
+/** Table 6-4 class of an exception vector: 0 benign, 1 contributory, 2 page fault (#PF, #VE). */
+export function exceptionClassOf(v: number): number {
   if (v === V_DE || (v >= V_TS && v <= V_GP) || v === 21) return 1;
   if (v === V_PF || v === 20) return 2;
   return 0;
+}
+
+/** nestedException results. */
+export const NESTED_SERIAL = 0, NESTED_DOUBLE_FAULT = 1, NESTED_TRIPLE_FAULT = 2;
+
+/**
+ * SDM Vol. 3A Table 6-5 (and §6.15 Interrupt 8: a fault while delivering #DF is a triple fault):
+ * exception `second`, raised while delivering exception `first`, is handled serially, becomes #DF,
+ * or shuts the processor down. The one place the table is applied (the core's delivery and the
+ * monitor's EventQueue both call it).
+ */
+export function nestedException(first: number, second: number): number {
+  if (first === V_DF) return NESTED_TRIPLE_FAULT;
+  const a = exceptionClassOf(first), b = exceptionClassOf(second);
+  return (a === 1 && b === 1) || (a === 2 && b !== 0) ? NESTED_DOUBLE_FAULT : NESTED_SERIAL;
 }
 
 export class System {
@@ -1238,10 +1253,10 @@ export class System {
         this.u[S_RIP] = instrLo;
         this.u[S_RIP + 1] = instrHi;
       }
-      if (k === EV_EXCEPTION && v === V_DF) return this.shutdown();
       if (k === EV_EXCEPTION) {
-        const a = exceptionClass(v), b = exceptionClass(second);
-        if ((a === 1 && b === 1) || (a === 2 && b !== 0)) {
+        const n = nestedException(v, second);
+        if (n === NESTED_TRIPLE_FAULT) return this.shutdown();
+        if (n === NESTED_DOUBLE_FAULT) {
           v = V_DF; he = true; e = 0; k = EV_EXCEPTION;
           continue;
         }
