@@ -470,9 +470,7 @@ function decodeWith(st: DecState, out: Insn, bytes: Uint8Array, offset: number, 
   // ---- Validity ----
   if (st.forceInvalid !== 0) return invalid(st, out, pos);
   if (lock !== 0 && ((row.flags & Fl.Lock) === 0 || modrm >= 0xc0 || modrm < 0)) return invalid(st, out, pos);
-  if (out.segment < 0 && (out.opKind0 === OK.Mem || out.opKind1 === OK.Mem || out.opKind2 === OK.Mem)) {
-    out.segment = 3;
-  }
+  // (A Mem operand always has its segment: decodeMem, moffs and XLAT set it.)
   out.length = pos - offset;
   out.status = DS.Ok;
   return DS.Ok;
