@@ -1044,7 +1044,7 @@ export class Vcpu implements SystemHost, SysCpu {
       ex.linearLo = lo;
       ex.linearHi = hi;
       ex.linearValid = true;
-      ex.qualification = (acc === ACC_FETCH ? 4 : acc === ACC_WRITE ? 2 : 1) | (pr.entryPerm << 3);
+      ex.qualification = (acc === ACC_FETCH ? 4 : acc === ACC_WRITE ? 2 : 1) | (pr.entryPerm << 3) | 0x180; // linear valid, final (Table 28-7)
       this.copyInsnBytes();
       return false;
     }

@@ -6,11 +6,12 @@
  * The walk is the memory room's GuestPaging (src/memory/guest-paging.ts: every mode, exact #PF error
  * codes, A/D updates). It walks an `Ept`; the vCPU only has the PhysicalSpace contract (cpu/phys.ts),
  * so `PhysEpt` presents a PhysicalSpace as the small part of the Ept interface GuestPaging uses
- * (translate, host, format). Paging-structure accesses therefore reach the EPT as ordinary reads and
- * writes: an EPT violation on a guest page table is reported without the "paging-structure access"
- * qualification bit (a known simplification, docs/system.md).
+ * (translate, host, format). The walk marks its accesses (EPT_ACCESS_TABLE for a paging-structure
+ * entry, EPT_ACCESS_LINEAR for the final translation), and PhysEpt turns them into the exit
+ * qualification's bits 7 and 8 (SDM Vol. 3C Table 28-7), as the memory room's Ept does.
  */
-import { EptTranslation, TRANSLATE_EPT_MISCONFIG, TRANSLATE_EPT_VIOLATION, TRANSLATE_OK, type Ept } from '../../memory/ept.js';
+import { EptTranslation, EPT_ACCESS_LINEAR, EPT_ACCESS_TABLE, TRANSLATE_EPT_MISCONFIG, TRANSLATE_EPT_VIOLATION, TRANSLATE_OK, type Ept } from '../../memory/ept.js';
+import { EPTQ_FINAL_TRANSLATION, EPTQ_LINEAR_VALID } from '../../arch/ept.js';
 import { GuestPaging, GuestTranslation, PagingContext, PAGING_AC, PAGING_IMPLICIT_SUPERVISOR, PAGING_USER } from '../../memory/guest-paging.js';
 import { TRANSLATE_PAGE_FAULT } from '../../memory/ept.js';
 import type { HostMemory } from '../../memory/host.js';
@@ -38,7 +39,11 @@ class PhysEpt {
     out.emulatedAD = 0;
     out.entryCount = 0;
     if (!this.phys.translate(lo, hi, kind, pr) || (pr.perm & kind) !== kind) {
-      out.qualification = (kind & 7) | (pr.entryPerm << 3);
+      // bit 7: the linear address is valid; bit 8: set for the final translation, clear for a
+      // paging-structure entry (SDM Vol. 3C Table 28-7)
+      const q = (access & EPT_ACCESS_TABLE) !== 0 ? EPTQ_LINEAR_VALID
+        : (access & EPT_ACCESS_LINEAR) !== 0 ? EPTQ_LINEAR_VALID | EPTQ_FINAL_TRANSLATION : 0;
+      out.qualification = (kind & 7) | (pr.entryPerm << 3) | q;
       out.status = pr.misconfig ? TRANSLATE_EPT_MISCONFIG : TRANSLATE_EPT_VIOLATION;
       return out.status;
     }
@@ -118,7 +123,8 @@ export class LinearMemory {
     const pr = this.pr;
     if (!this.phys.translate(lo, hi, kind, pr) || (pr.perm & kind) !== kind) {
       this.eptGpa = hi * 4294967296 + lo;
-      this.eptQual = kind | (pr.entryPerm << 3);
+      // paging off: the GPA is the linear address itself (Table 28-7 bits 7 and 8 set)
+      this.eptQual = kind | (pr.entryPerm << 3) | EPTQ_LINEAR_VALID | EPTQ_FINAL_TRANSLATION;
       this.eptMisconfig = pr.misconfig;
       return LIN_EPT;
     }
