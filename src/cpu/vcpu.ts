@@ -280,10 +280,14 @@ export class Vcpu implements SystemHost, SysCpu {
   /** @internal */ tscHi(): number { this.sys.readTsc(this.retiredNow()); return this.sys.tscHi; }
   /** Instructions of this run up to and including the current one (the TSC's time; `retired` counts per block). */
   private retiredNow(): number {
+    // inside a compiled region, jitN counts the region's instructions before the current one
+    // (published by the generated code before it calls exec)
+    if (this.inRegion) return this.retired + this.jitN + 1;
     const b = this.curBlock;
     return this.retired + (b === null ? 0 : b.insns.indexOf(this.cur)) + 1;
   }
   private curBlock: Block | null = null;
+  private inRegion = false;
 
   /**
    * True when a maskable interrupt can be taken now: RFLAGS.IF = 1 and no interrupt shadow (STI,
@@ -554,7 +558,9 @@ export class Vcpu implements SystemHost, SysCpu {
     this.bLo = u[S_RIP]!;
     this.bHi = u[S_RIP + 1]!;
     this.smc = false;
+    this.inRegion = true;
     const st = b.fn!(this, u, b.jitD!, left);
+    this.inRegion = false;
     this.retired += this.jitN;
     if (st === C_NEXT || st === C_JUMP) return 0;
     if (st === C_DONE) {

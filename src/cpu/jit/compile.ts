@@ -177,7 +177,7 @@ export class BlockCompiler {
           if (this.emit(d, k, mode, liveOut[k]!) === 1) { ended = true; break; }
         } else {
           this.prod = null;
-          s.push(`cpu.cur = ${this.di(k)}; { const r = cpu.exec(${this.di(k)}); if (r !== 0) { if (r === ${C_FAULT}) ${this.exitFault(d, k)} cpu.jitN = n + ${k + 1}; return r; } }`);
+          s.push(`cpu.cur = ${this.di(k)}; cpu.jitN = n + ${k}; { const r = cpu.exec(${this.di(k)}); if (r !== 0) { if (r === ${C_FAULT}) ${this.exitFault(d, k)} cpu.jitN = n + ${k + 1}; return r; } }`);
           s.push(`if (cpu.smc) ${this.exitNext(d, k)}`);
         }
       }

@@ -1,14 +1,12 @@
 /**
- * PENDING (not named *.test.ts). RDTSC inside a JIT-compiled region (src/cpu/jit/compile.ts): the
- * generated code keeps the region's retired count in a local (`n`) and publishes it (`cpu.jitN`)
- * only when the region returns, so Vcpu.retiredNow() - the instruction count RDTSC's time comes
- * from (this.retired + index in the current interpreted block + 1) - is stale for a non-inlined
- * instruction the region runs through cpu.exec. Measured: 799,990 instead of 799,996.
- * Fix: compile.ts publishes `cpu.jitN = n + k` before cpu.exec of a non-inlined instruction (or at
- * least RDTSC/RDTSCP/RDMSR/WRMSR), and retiredNow() uses it while a region runs.
+ * RDTSC inside a JIT-compiled region (src/cpu/jit/compile.ts) reads the TSC at its own instruction:
+ * the generated code publishes the region's retired count (`cpu.jitN`) before it calls exec for an
+ * instruction it does not inline, and Vcpu.retiredNow() uses it while a region runs. The expected
+ * delta is the instruction count between the two RDTSCs at 2 TSC ticks per instruction (2 GHz TSC,
+ * 1 ns per instruction: the machine's defaults, docs/api.md).
  */
 import { it, expect } from 'vitest';
-import { TestGuest, HARNESS_PORTS } from '../../../src/testing.js';
+import { TestGuest, HARNESS_PORTS } from '../../src/testing.js';
 const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
 const SYNC = [0x66, 0xba, HARNESS_PORTS.SYNC & 0xff, HARNESS_PORTS.SYNC >> 8, 0xef];
 it('rdtsc in a hot loop', () => {
