@@ -4,7 +4,7 @@
  * scripted core. Everything here is allocation-free on the run path.
  */
 import type { ExitRecord } from '../cpu/exit.js';
-import type { TscSource } from '../cpu/system/system.js';
+import type { TprLink, TscSource } from '../cpu/system/system.js';
 
 /** Result of a guest-linear translation for the monitor (assist, copyin/copyout). */
 export const LIN_OK = 0;
@@ -60,7 +60,7 @@ export interface CpuCore {
    * IA32_APIC_BASE (RDMSR/WRMSR of it exit) and CPUID advertises APIC, x2APIC and TSC-deadline;
    * `tsc` - the TSC follows the machine clock; `tscLeaves` - CPUID leaves 15H and 16H (8 values).
    */
-  attachPlatform?(apic: boolean, tsc: TscSource | null, tscLeaves: readonly number[] | null): void;
+  attachPlatform?(apic: boolean, tsc: TscSource | null, tscLeaves: readonly number[] | null, tpr?: TprLink | null): void;
   /** Host page `ppn` (hpa / 4096) was written outside the core (the memory assist): stale decoded code there. */
   codeWritten?(ppn: number): void;
   /**

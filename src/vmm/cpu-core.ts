@@ -10,7 +10,7 @@
 import { Vcpu } from '../cpu/vcpu.js';
 import type { ExitRecord } from '../cpu/exit.js';
 import { InvalidArgumentError } from '../util/errors.js';
-import type { TscSource } from '../cpu/system/system.js';
+import type { TprLink, TscSource } from '../cpu/system/system.js';
 import type { PhysicalSpace, PhysResult } from '../cpu/phys.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { EptTranslation, TRANSLATE_OK, TRANSLATE_EPT_MISCONFIG } from '../memory/ept.js';
@@ -142,8 +142,9 @@ export class InterpreterCore implements CpuCore {
     this.vcpu.sys.tprThreshold = tprThreshold;
   }
 
-  attachPlatform(apic: boolean, tsc: TscSource | null, tscLeaves: readonly number[] | null): void {
+  attachPlatform(apic: boolean, tsc: TscSource | null, tscLeaves: readonly number[] | null, tpr: TprLink | null = null): void {
     const sys = this.vcpu.sys;
+    sys.tprLink = tpr;
     sys.apicMsrExits = apic;
     sys.platform.apic = apic;
     sys.platform.tscLeaves = tscLeaves;

@@ -303,7 +303,7 @@ export class Machine {
     const t = this.tsc;
     const leaves = [t.cpuid15(), t.cpuid16()].flatMap((r) => [r.eax, r.ebx, r.ecx, r.edx]);
     for (const v of this.vcpus) {
-      v.core.attachPlatform?.(this.irqchip !== null, new MachineTsc(this, v.id), leaves);
+      v.core.attachPlatform?.(this.irqchip !== null, new MachineTsc(this, v.id), leaves, this.irqchip ? this.irqchip.lapic(v.id) : null);
       if (this.irqchip) v.apicBaseWriter = (value) => this.writeApicBase(v.id, value);
     }
   }

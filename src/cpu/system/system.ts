@@ -86,6 +86,15 @@ export interface TscSource {
   offsetChanged(lo: number, hi: number): void;
 }
 
+/**
+ * The local APIC's task-priority register as CR8 sees it (SDM Vol. 3A §10.8.6.1: CR8[3:0] is
+ * TPR[7:4]). The monitor links each vCPU to its LAPIC; without one, CR8 is plain storage.
+ */
+export interface TprLink {
+  getCr8(): number;
+  setCr8(value: number): void;
+}
+
 /** The data segment registers, in the order the SDM's RET/IRET pseudocode checks them. */
 const DATA_SEGS = new Uint8Array([ES, DS, FS, GS]);
 
@@ -127,6 +136,8 @@ export class System {
   apicMsrExits = false;
   /** The TSC's time base; null: the count of retired instructions (a core without a machine). */
   tscSource: TscSource | null = null;
+  /** The LAPIC TPR behind CR8 (set by the monitor), or null. */
+  tprLink: TprLink | null = null;
 
   // ---- the pending exception (raised by the interpreter or by a check here) ----
   pendVector = -1;
@@ -560,8 +571,10 @@ export class System {
       }
       case 8: {
         if (hi !== 0 || (lo & ~0xf) !== 0) return this.gp(0);
-        const old = u[S_CR8]!;
+        const link = this.tprLink;
+        const old = link !== null ? link.getCr8() : u[S_CR8]!;
         u[S_CR8] = lo & 0xf;
+        if (link !== null) link.setCr8(lo & 0xf);
         // TPR below threshold (VMX "Use TPR shadow" / NVMM's TPR exit, SDM Vol. 3C §29.1.2): a
         // trap-like exit after a MOV to CR8 that lowers it below the threshold.
         if (lo < this.tprThreshold && lo < old) {
@@ -595,7 +608,7 @@ export class System {
       case 2: this.crHi = u[S_CR2 + 1]!; return u[S_CR2]!;
       case 3: this.crHi = u[S_CR3 + 1]!; return u[S_CR3]!;
       case 4: return u[S_CR4]!;
-      case 8: return u[S_CR8]!;
+      case 8: if (this.tprLink !== null) u[S_CR8] = this.tprLink.getCr8(); return u[S_CR8]!;
       default: this.ud(); return -1;
     }
   }
