@@ -33,9 +33,7 @@ interface VcpuPendingFields {
 const PENDING_FIELDS = ['value', 'valueLo', 'valueHi', 'eax', 'ebx', 'ecx', 'edx', 'ripLo', 'ripHi', 'nextRipLo', 'nextRipHi', 'msr', 'port', 'size'] as const;
 import { LIN_OK as CORE_LIN_OK, LIN_PAGE_FAULT } from '../cpu/system/linear.js';
 import { ACC_READ, ACC_WRITE } from '../cpu/phys.js';
-import { Insn, DecodeStatus, Mnemonic, OpKind, RegClass } from '../cpu/decoder/insn.js';
-import { decodeInto } from '../cpu/decoder/decode.js';
-import { S_CR8, S_RIP, S_MODE, S_SEG, SEG_STRIDE, SEG_BASE, CS, S_CR0, S_EFER, EFER_LMA } from '../cpu/state.js';
+import { S_RIP, S_MODE, S_SEG, SEG_STRIDE, SEG_BASE, CS, S_CR0, S_EFER, EFER_LMA } from '../cpu/state.js';
 
 const MSR_EFER = 0xc000_0080;
 /** EFER bits a guest may write: SCE (0), LME (8), NXE (11). */
@@ -84,8 +82,6 @@ export class InterpreterCore implements CpuCore {
   readonly nestedErrorCode = 0;
   /** 1: an RDMSR exit awaits its value, 2: a WRMSR exit awaits completion. */
   private pendingMsr = 0;
-  private tprThreshold = -1;
-  private readonly insn = new Insn();
 
   constructor(private readonly memory: GuestMemory, id: number) {
     this.vcpu = new Vcpu(new EptPhysicalSpace(memory));
@@ -123,7 +119,7 @@ export class InterpreterCore implements CpuCore {
       this.vcpu.run({ maxInstructions: left });
       retired += ex.instructions;
       left -= ex.instructions;
-      if (ex.reason === 'invalid-state' && (this.msrInstruction(ex) || this.movCr8(ex)) && left > 0) continue;
+      if (ex.reason === 'invalid-state' && this.msrInstruction(ex) && left > 0) continue;
       break;
     }
     ex.instructions = retired;
@@ -138,7 +134,6 @@ export class InterpreterCore implements CpuCore {
     this.vcpu.exceptionBitmap = debugExits ? (1 << 1) | (1 << 3) : 0;
     this.vcpu.cpuidExitLeaves.clear();
     for (const l of cpuidExitLeaves) this.vcpu.cpuidExitLeaves.add(l >>> 0);
-    this.tprThreshold = tprThreshold;
     this.vcpu.sys.tprThreshold = tprThreshold;
   }
 
@@ -189,53 +184,6 @@ export class InterpreterCore implements CpuCore {
   /** Forgets a pending RDMSR/WRMSR completion (the caller injected #GP for it instead). */
   abortExit(): void {
     this.pendingMsr = 0;
-  }
-
-  /**
-   * MOV to/from CR8 (REX.R 0F 22 /r, 0F 20 /r with CR8; SDM Vol. 3A §10.8.6.1): CR8 is TPR[7:4],
-   * bits 63:4 of a write must be zero (#GP otherwise). A write that lowers CR8 below the
-   * threshold ends the run with `tpr-below-threshold` after the instruction (NVMM's TPR exit).
-   * Returns true when the run can go on.
-   */
-  private movCr8(ex: ExitRecord): boolean {
-    if (ex.reason !== 'invalid-state') return false;
-    this.fetchInsnBytes(ex);
-    const u = this.vcpu.u;
-    const mode = u[S_MODE]!;
-    if (decodeInto(this.insn, ex.insnBytes, 0, ex.insnLength, mode) !== DecodeStatus.Ok) return false;
-    const i = this.insn;
-    if (i.mnemonic !== Mnemonic.Mov) return false;
-    const toCr = i.opKind0 === OpKind.Reg && i.reg0 >> 5 === RegClass.Cr && (i.reg0 & 31) === 8;
-    const fromCr = i.opKind1 === OpKind.Reg && i.reg1 >> 5 === RegClass.Cr && (i.reg1 & 31) === 8;
-    if (!toCr && !fromCr) return false;
-    const next = ex.ripLo + i.length;
-    if (toCr) {
-      const g = i.reg1 & 15;
-      const lo = u[2 * g]!;
-      const hi = mode === 64 ? u[2 * g + 1]! : 0;
-      if ((lo & ~0xf) !== 0 || hi !== 0) {
-        ex.reason = 'exception';
-        ex.vector = 13;
-        ex.hasErrorCode = true;
-        ex.errorCode = 0;
-        return false;
-      }
-      const old = u[S_CR8]!;
-      u[S_CR8] = lo;
-      u[S_RIP] = next >>> 0;
-      if (this.tprThreshold >= 0 && lo < this.tprThreshold && lo < old) {
-        ex.reason = 'tpr-below-threshold';
-        ex.ripLo = u[S_RIP]!;
-        ex.nextRipLo = u[S_RIP]!;
-        return false;
-      }
-      return true;
-    }
-    const g = i.reg0 & 15;
-    u[2 * g] = u[S_CR8]!;
-    u[2 * g + 1] = 0;
-    u[S_RIP] = next >>> 0;
-    return true;
   }
 
   /**
