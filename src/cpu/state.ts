@@ -51,7 +51,42 @@ export const S_MODE = 116; // derived: current code size 16, 32 or 64 (see Vcpu.
 /** Scratch pair semantics helpers use to return the high half of a 64-bit result without allocating. */
 export const S_T = 118; // lo, hi at 119
 export const S_T2 = 120; // lo, hi at 121
-export const STATE_SLOTS = 128;
+/*
+ * x87 FPU, MMX and SSE state (SDM Vol. 1 ch. 8, 9, 10). Kept in the same buffer so a block compiler
+ * (or a WebAssembly backend) addresses it with constant offsets like the GPRs.
+ */
+/**
+ * x87 data registers by PHYSICAL number R0..R7 (not ST(i); ST(i) is R[(TOP + i) & 7]), FPR_STRIDE
+ * slots each: significand low 32 bits, significand high 32 bits (bit 31 = the explicit integer bit
+ * J), sign << 15 | biased exponent, unused. MMX register MMi is the significand of Ri (SDM Vol. 1
+ * 9.5: an MMX write sets the exponent/sign word to all ones).
+ */
+export const S_FPR = 128;
+export const FPR_STRIDE = 4;
+export const FPR_LO = 0, FPR_HI = 1, FPR_SE = 2;
+/** x87 control word (16 bits). */
+export const S_FCW = 160;
+/** x87 status word (16 bits), TOP in bits 13:11. */
+export const S_FSW = 161;
+/**
+ * x87 tag state, ABRIDGED as FXSAVE stores it (SDM Vol. 1 10.5.1.1): bit i = 1 when physical register
+ * Ri is not empty. The full two-bit tags of FSTENV/FSAVE are computed from the register contents.
+ */
+export const S_FTW = 162;
+/** Last x87 opcode: the 11 low bits of the first two opcode bytes (SDM Vol. 1 8.1.10). */
+export const S_FOP = 163;
+/** Last x87 instruction pointer (offset lo, hi) and its CS selector. */
+export const S_FIP = 164; // lo, hi at 165
+export const S_FCS = 166;
+/** Last x87 data (operand) pointer (offset lo, hi) and its segment selector. */
+export const S_FDP = 167; // lo, hi at 168
+export const S_FDS = 169;
+/** SSE control/status register (SDM Vol. 1 10.2.3). */
+export const S_MXCSR = 170;
+/** XMM0..XMM15, XMM_STRIDE slots each, lowest dword first (the little-endian memory image). */
+export const S_XMM = 176;
+export const XMM_STRIDE = 4;
+export const STATE_SLOTS = 256;
 
 /* ---- RFLAGS bits (SDM Vol. 1 §3.4.3, Figure 3-8) ---- */
 export const CF = 1 << 0;
@@ -113,6 +148,9 @@ export class CpuState {
     this.u32 = new Uint32Array(this.buffer, byteOffset, STATE_SLOTS);
     this.i32 = new Int32Array(this.buffer, byteOffset, STATE_SLOTS);
     this.u32[S_RFLAGS] = RFLAGS_FIXED1;
+    // power-up values (SDM Vol. 3A Table 9-1): FCW 0040H, FSW 0, all tags empty, MXCSR 1F80H
+    this.u32[S_FCW] = 0x0040;
+    this.u32[S_MXCSR] = 0x1f80;
   }
 
   /** Sets the hidden and visible parts of a segment register (no checks: the system layer does them). */

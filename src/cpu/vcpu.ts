@@ -33,6 +33,9 @@ import { divq, divs128, divSmall, divu128, imul64, mul32, mul64, mulFlags, prod,
 import { EV_EXCEPTION, EV_EXTERNAL, EV_ICEBP, EV_NMI, EV_SOFT_EXC, EV_SOFT_INT, ST_EXIT, ST_OK, System, type SystemHost } from './system/system.js';
 import { execMovCrDr, execSystem, type SysCpu } from './system/insn.js';
 import { LA_AC, LA_USER, LIN_EPT, LIN_OK } from './system/linear.js';
+import type { FpuCpu } from './fpu/cpu.js';
+import { execX87 } from './fpu/x87.js';
+import { execSimd } from './fpu/simd.js';
 
 /** Interpreter operation ids (same-file const enum: inlined as literals in the hot switch). */
 const enum Op {
@@ -45,6 +48,8 @@ const enum Op {
   IncR, DecR,
   Jcc, JmpRel, CallRel, RetNear,
   PushR, PopR, Lea, ShiftRI, MovzxRR, MovzxRM, Nop,
+  // the x87 and SIMD units (src/cpu/fpu)
+  X87, Simd,
 }
 
 const C_NEXT = 0, C_JUMP = 1, C_DONE = 2, C_FAULT = 3;
@@ -89,6 +94,17 @@ export interface RunOptions {
   maxInstructions: number;
 }
 
+/**
+ * Which unit executes a mnemonic: 1 the x87 unit (fpu/x87.ts: x87 instructions, WAIT, FXSAVE/
+ * FXRSTOR), 2 the SIMD unit (fpu/simd.ts: MMX, SSE..SSE4.2, LDMXCSR/STMXCSR, CRC32), 0 neither.
+ */
+function fpuUnitOf(m: number): number {
+  if ((m >= Mnemonic.Fadd && m <= Mnemonic.Ffreep) || m === Mnemonic.Wait) return 1;
+  if (m >= Mnemonic.Fxsave && m <= Mnemonic.Fxrstor64) return 1;
+  if ((m >= Mnemonic.Emms && m <= Mnemonic.Pcmpistri) || m === Mnemonic.Ldmxcsr || m === Mnemonic.Stmxcsr || m === Mnemonic.Crc32) return 2;
+  return 0;
+}
+
 function gprBits(id: number): number {
   switch (id >> 5) {
     case 1: case 2: return 8;
@@ -99,7 +115,7 @@ function gprBits(id: number): number {
   }
 }
 
-export class Vcpu implements SystemHost, SysCpu {
+export class Vcpu implements SystemHost, SysCpu, FpuCpu {
   readonly state: CpuState;
   readonly u: Uint32Array;
   readonly exitRecord = new ExitRecord();
@@ -273,6 +289,47 @@ export class Vcpu implements SystemHost, SysCpu {
   /** @internal */ nextRipLo(d: DI): number { return this.nextLo(d); }
   /** @internal */ nextRipHi(d: DI): number { return this.nextHi(d); }
   /** @internal */ markExit(): void { this.faultRip(); }
+
+  // ---- the x87/SIMD units' view (fpu/cpu.ts FpuCpu) ----
+  /** @internal */ get memHi32(): number { return this.vh; }
+  /** @internal */ get memSeg(): number { return this.aSeg; }
+  /** @internal */ memOffsetLo(): number {
+    if (this.mode === 64 && this.aSeg < 4) return this.aLo;
+    return (this.aLo - this.u[S_SEG + this.aSeg * SEG_STRIDE + SEG_BASE]!) >>> 0;
+  }
+  /** @internal */ memOffsetHi(): number {
+    if (this.mode !== 64) return 0;
+    if (this.aSeg < 4) return this.aHi;
+    const o = S_SEG + this.aSeg * SEG_STRIDE;
+    const borrow = this.aLo < this.u[o + SEG_BASE]! ? 1 : 0;
+    return (this.aHi - this.u[o + SEG_BASE_HI]! - borrow) >>> 0;
+  }
+  /** @internal */ memProbe(lo: number, hi: number, len: number, write: boolean): boolean {
+    // every page the range touches, first to last, as the access itself would translate them
+    const acc = write ? ACC_WRITE : ACC_READ;
+    const last = lo + len - 1;
+    let plo = lo, phi = hi;
+    for (;;) {
+      if (!this.fillRW(plo >>> 0, phi, acc)) return false;
+      const next = (plo & ~0xfff) + 4096;
+      if (next > last) return true;
+      plo = next >>> 0;
+      if (plo === 0) phi = this.mode === 64 ? (phi + 1) >>> 0 : 0;
+    }
+  }
+  /** @internal */ insnRipLo(): number {
+    const lo = this.bLo + this.cur.start;
+    return this.mode === 16 ? lo & 0xffff : lo >>> 0;
+  }
+  /** @internal */ insnRipHi(): number {
+    return this.mode === 64 && this.bLo + this.cur.start >= TWO32 ? (this.bHi + 1) >>> 0 : this.bHi;
+  }
+  /**
+   * FERR# (x87 error with CR0.NE = 0): the platform's IRQ 13 line (SDM Vol. 1 8.7.1). Set by the
+   * monitor; without one the signal goes nowhere, as on a board that does not wire it.
+   */
+  onFerr: (() => void) | null = null;
+  /** @internal */ ferr(): void { if (this.onFerr !== null) this.onFerr(); }
   /** @internal */ nextInsn(d: DI): number { return this.fallThrough(d); }
   /** @internal */ awaitMsr(): void { this.pendingIn = 4; }
   /** @internal */ tscLo(): number { this.sys.readTsc(this.retiredNow()); return this.sys.tscLo; }
@@ -752,7 +809,8 @@ export class Vcpu implements SystemHost, SysCpu {
       d.op = i.status === DecodeStatus.TooLong ? Op.TooLong : Op.Invalid;
       return;
     }
-    if (i.mnemonic === Mnemonic.INVALID || i.mnemonic >= Mnemonic.Fadd) {
+    const fpu = fpuUnitOf(i.mnemonic);
+    if (i.mnemonic === Mnemonic.INVALID || (fpu === 0 && i.mnemonic >= Mnemonic.Fadd)) {
       d.op = Op.Invalid;
       return;
     }
@@ -773,6 +831,10 @@ export class Vcpu implements SystemHost, SysCpu {
     if (d.size === 0) d.size = i.opSize;
     d.r0 = gprBits(i.reg0) !== 0 && (i.reg0 >> 5) !== 2 ? i.reg0 & 15 : -1;
     d.r1 = gprBits(i.reg1) !== 0 && (i.reg1 >> 5) !== 2 ? i.reg1 & 15 : -1;
+    if (fpu !== 0) {
+      d.op = fpu === 1 ? Op.X87 : Op.Simd;
+      return;
+    }
     if (i.lock !== 0) return; // keep locked forms on the generic path
     const m = i.mnemonic;
     const sz = d.size;
@@ -1603,8 +1665,15 @@ export class Vcpu implements SystemHost, SysCpu {
       }
       case Op.Nop:
         return C_NEXT;
+      case Op.X87:
+        if (d.hasMem) this.lin(d);
+        return execX87(this, d);
+      case Op.Simd:
+        if (d.hasMem) this.lin(d);
+        return execSimd(this, d);
       case Op.Invalid:
-        // x87/SSE are not implemented, but CR0.EM/TS still decide #NM first (SDM Vol. 3A Table 2-2)
+        // AVX (VexUnsupported) and undefined encodings: #UD; CR0.EM/TS still decide #NM first for
+        // VEX forms (SDM Vol. 3A Table 2-2)
         return this.raise(d.i.status === DecodeStatus.Ok && this.sys.deviceNotAvailable(d.i.mnemonic) ? NM : UD, false, 0);
       case Op.TooLong:
         return this.raise(GP, true, 0);
@@ -2004,9 +2073,6 @@ export class Vcpu implements SystemHost, SysCpu {
         u[0] = (u[0]! & 0xffffff00) | v;
         return C_NEXT;
       }
-      case Mnemonic.Wait:
-        // WAIT/FWAIT with CR0.TS = CR0.MP = 1 is #NM (SDM Vol. 3A Table 2-2)
-        return (u[S_CR0]! & 0xa) === 0xa ? this.raise(NM, false, 0) : C_NEXT;
       case Mnemonic.Nop: case Mnemonic.Reservednop:
       case Mnemonic.Endbr32: case Mnemonic.Endbr64:
       case Mnemonic.Lfence: case Mnemonic.Mfence: case Mnemonic.Sfence:
