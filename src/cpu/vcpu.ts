@@ -98,7 +98,11 @@ export interface RunOptions {
  * Which unit executes a mnemonic: 1 the x87 unit (fpu/x87.ts: x87 instructions, WAIT, FXSAVE/
  * FXRSTOR), 2 the SIMD unit (fpu/simd.ts: MMX, SSE..SSE4.2, LDMXCSR/STMXCSR, CRC32), 0 neither.
  */
-function fpuUnitOf(m: number): number {
+function fpuUnitOf(i: Insn): number {
+  const m = i.mnemonic;
+  // MOVSD and CMPSD name both the string instructions (A5, A7) and the SSE2 scalar-double ones
+  // (F2 0F 10/11/C2), which have register or ModRM memory operands
+  if ((m === Mnemonic.Movsd || m === Mnemonic.Cmpsd) && (i.opKind0 === OpKind.Reg || i.opKind0 === OpKind.Mem)) return 2;
   if ((m >= Mnemonic.Fadd && m <= Mnemonic.Ffreep) || m === Mnemonic.Wait) return 1;
   if (m >= Mnemonic.Fxsave && m <= Mnemonic.Fxrstor64) return 1;
   if ((m >= Mnemonic.Emms && m <= Mnemonic.Pcmpistri) || m === Mnemonic.Ldmxcsr || m === Mnemonic.Stmxcsr || m === Mnemonic.Crc32) return 2;
@@ -809,7 +813,7 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
       d.op = i.status === DecodeStatus.TooLong ? Op.TooLong : Op.Invalid;
       return;
     }
-    const fpu = fpuUnitOf(i.mnemonic);
+    const fpu = fpuUnitOf(i);
     if (i.mnemonic === Mnemonic.INVALID || (fpu === 0 && i.mnemonic >= Mnemonic.Fadd)) {
       d.op = Op.Invalid;
       return;
