@@ -97,7 +97,7 @@ export type {
   MachineOptions, MachineStop, MachineState, RunOptions as MachineRunOptions, SuspendDisposition, AccessHandler, AddressRange,
 } from './vmm/machine.js';
 export { MachineVcpu, entryCheck, type VcpuRunState, type Intercepts, type VcpuRunOptions } from './vmm/vcpu.js';
-export type { Registers, Segment, DescriptorTable, SpecialRegisters, DebugRegisters, GprName } from './vmm/records.js';
+export type { Registers, Segment, DescriptorTable, SpecialRegisters, DebugRegisters, GprName, FpuState, X87Register } from './vmm/records.js';
 export { GPR_NAMES, segment } from './vmm/records.js';
 export { powerOnRegisters, powerOnSpecialRegisters, powerOnDebugRegisters } from './vmm/power-on.js';
 export {

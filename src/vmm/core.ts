@@ -58,9 +58,10 @@ export interface CpuCore {
   /**
    * The platform around the core (set once by the Machine): `apic` - a LAPIC outside the core owns
    * IA32_APIC_BASE (RDMSR/WRMSR of it exit) and CPUID advertises APIC, x2APIC and TSC-deadline;
-   * `tsc` - the TSC follows the machine clock; `tscLeaves` - CPUID leaves 15H and 16H (8 values).
+   * `tsc` - the TSC follows the machine clock; `tscLeaves` - CPUID leaves 15H and 16H (8 values);
+   * `tpr` - the LAPIC's TPR as CR8; `ferr` - the board's FERR# line (IRQ 13 on a PC, SDM Vol. 1 §8.7).
    */
-  attachPlatform?(apic: boolean, tsc: TscSource | null, tscLeaves: readonly number[] | null, tpr?: TprLink | null): void;
+  attachPlatform?(apic: boolean, tsc: TscSource | null, tscLeaves: readonly number[] | null, tpr?: TprLink | null, ferr?: (() => void) | null): void;
   /** Host page `ppn` (hpa / 4096) was written outside the core (the memory assist): stale decoded code there. */
   codeWritten?(ppn: number): void;
   /**

@@ -137,7 +137,8 @@ export class InterpreterCore implements CpuCore {
     this.vcpu.sys.tprThreshold = tprThreshold;
   }
 
-  attachPlatform(apic: boolean, tsc: TscSource | null, tscLeaves: readonly number[] | null, tpr: TprLink | null = null): void {
+  attachPlatform(apic: boolean, tsc: TscSource | null, tscLeaves: readonly number[] | null, tpr: TprLink | null = null, ferr: (() => void) | null = null): void {
+    this.vcpu.onFerr = ferr;
     const sys = this.vcpu.sys;
     sys.tprLink = tpr;
     sys.apicMsrExits = apic;

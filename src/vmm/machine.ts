@@ -303,7 +303,9 @@ export class Machine {
     const t = this.tsc;
     const leaves = [t.cpuid15(), t.cpuid16()].flatMap((r) => [r.eax, r.ebx, r.ecx, r.edx]);
     for (const v of this.vcpus) {
-      v.core.attachPlatform?.(this.irqchip !== null, new MachineTsc(this, v.id), leaves, this.irqchip ? this.irqchip.lapic(v.id) : null);
+      // FERR# (an x87 error with CR0.NE = 0) is wired to IRQ 13 on PC boards (SDM Vol. 1 §8.7.1)
+      const chip = this.irqchip;
+      v.core.attachPlatform?.(chip !== null, new MachineTsc(this, v.id), leaves, chip ? chip.lapic(v.id) : null, chip ? () => chip.pulseIsaIrq(13) : null);
       if (this.irqchip) v.apicBaseWriter = (value) => this.writeApicBase(v.id, value);
     }
   }

@@ -66,6 +66,38 @@ export interface DebugRegisters {
   dr0: bigint; dr1: bigint; dr2: bigint; dr3: bigint; dr6: bigint; dr7: bigint;
 }
 
+/** One x87 data register: the 64-bit significand (bit 63 = the explicit integer bit) and sign/exponent. */
+export interface X87Register {
+  significand: bigint;
+  /** Sign in bit 15, biased exponent in bits 14:0 (SDM Vol. 1 §4.2.2, Figure 4-3). */
+  signExponent: number;
+}
+
+/**
+ * x87, MMX and SSE state (kvm_fpu / the FXSAVE image, SDM Vol. 1 §10.5.1 Table 10-2, in the 64-bit
+ * layout). MMi is the significand of physical register Ri (SDM Vol. 1 §9.2).
+ */
+export interface FpuState {
+  /** Control word (FCW). */
+  fcw: number;
+  /** Status word (FSW), TOP in bits 13:11. */
+  fsw: number;
+  /** Abridged tag word as FXSAVE stores it: bit i = 1 when PHYSICAL register Ri is not empty. */
+  ftw: number;
+  /** Last x87 opcode (11 bits), instruction pointer and its CS, data pointer and its segment. */
+  fop: number;
+  fip: bigint;
+  fcs: number;
+  fdp: bigint;
+  fds: number;
+  /** ST(0)..ST(7), relative to TOP (the FXSAVE order). */
+  st: X87Register[];
+  /** SSE control/status register. */
+  mxcsr: number;
+  /** XMM0..XMM15, 128 bits each. */
+  xmm: bigint[];
+}
+
 /** Builds a Segment record; defaults describe a present, usable, byte-granular segment. */
 export function segment(fields: Partial<Segment> & { selector: number; type: number }): Segment {
   return {

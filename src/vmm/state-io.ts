@@ -8,9 +8,11 @@ import {
   S_CR0, S_CR2, S_CR3, S_CR4, S_CR8, S_EFER, S_DR, S_DR6, S_DR7, S_GDTR, S_IDTR,
   ATTR_TYPE, ATTR_S, ATTR_DPL_SHIFT, ATTR_P, ATTR_AVL, ATTR_L, ATTR_DB, ATTR_G, ATTR_UNUSABLE,
   ES, CS, SS, DS, FS, GS, LDTR, TR,
+  S_FPR, FPR_STRIDE, FPR_LO, FPR_HI, FPR_SE, S_FCW, S_FSW, S_FTW, S_FOP, S_FIP, S_FCS, S_FDP, S_FDS, S_MXCSR,
+  S_XMM, XMM_STRIDE,
 } from '../cpu/state.js';
 import { getFlags, setFlags } from '../cpu/flags.js';
-import type { DebugRegisters, Registers, Segment, SpecialRegisters } from './records.js';
+import type { DebugRegisters, FpuState, Registers, Segment, SpecialRegisters } from './records.js';
 import { GPR_NAMES } from './records.js';
 import { InvalidArgumentError, hex } from '../util/errors.js';
 
@@ -167,4 +169,92 @@ export function writeDebugRegisters(u: Uint32Array, d: DebugRegisters): void {
   });
   u[S_DR6] = Number(d.dr6);
   u[S_DR7] = Number(d.dr7);
+}
+
+/** MXCSR bits the CPU model implements (SDM Vol. 1 §10.2.3; DAZ supported): the MXCSR_MASK. */
+export const MXCSR_MASK = 0xffff;
+
+export function readFpuState(u: Uint32Array): FpuState {
+  const top = (u[S_FSW]! >>> 11) & 7;
+  const st = [];
+  for (let i = 0; i < 8; i++) {
+    const o = S_FPR + ((top + i) & 7) * FPR_STRIDE;
+    st.push({ significand: join(u[o + FPR_LO]!, u[o + FPR_HI]!), signExponent: u[o + FPR_SE]! & 0xffff });
+  }
+  const xmm = [];
+  for (let i = 0; i < 16; i++) {
+    const o = S_XMM + i * XMM_STRIDE;
+    xmm.push((join(u[o + 2]!, u[o + 3]!) << 64n) | join(u[o]!, u[o + 1]!));
+  }
+  return {
+    fcw: u[S_FCW]! & 0xffff, fsw: u[S_FSW]! & 0xffff, ftw: u[S_FTW]! & 0xff, fop: u[S_FOP]! & 0x7ff,
+    fip: join(u[S_FIP]!, u[S_FIP + 1]!), fcs: u[S_FCS]! & 0xffff,
+    fdp: join(u[S_FDP]!, u[S_FDP + 1]!), fds: u[S_FDS]! & 0xffff,
+    st, mxcsr: u[S_MXCSR]!, xmm,
+  };
+}
+
+function bits(name: string, v: unknown, n: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= 2 ** n) {
+    throw new InvalidArgumentError(`${name} ${typeof v === 'number' ? hex(v) : typeof v} is not a ${n}-bit unsigned integer`);
+  }
+  return v;
+}
+
+/** Validates a full record (a failed call changes nothing), then writes it. */
+export function writeFpuState(u: Uint32Array, f: FpuState): void {
+  bits('fcw', f.fcw, 16);
+  bits('fsw', f.fsw, 16);
+  bits('ftw', f.ftw, 8);
+  bits('fop', f.fop, 11);
+  bits('fcs', f.fcs, 16);
+  bits('fds', f.fds, 16);
+  u64('fip', f.fip);
+  u64('fdp', f.fdp);
+  bits('mxcsr', f.mxcsr, 32);
+  if ((f.mxcsr & ~MXCSR_MASK) !== 0) {
+    throw new InvalidArgumentError(`mxcsr ${hex(f.mxcsr)} sets reserved bits (MXCSR_MASK ${hex(MXCSR_MASK)}; LDMXCSR would #GP, SDM Vol. 1 §10.2.3.1)`);
+  }
+  if (!Array.isArray(f.st) || f.st.length !== 8) throw new InvalidArgumentError(`st must list the 8 registers ST(0)..ST(7), got ${Array.isArray(f.st) ? f.st.length : typeof f.st}`);
+  f.st.forEach((r, i) => {
+    u64(`st[${i}].significand`, r?.significand);
+    bits(`st[${i}].signExponent`, r.signExponent, 16);
+  });
+  if (!Array.isArray(f.xmm) || f.xmm.length !== 16) throw new InvalidArgumentError(`xmm must list XMM0..XMM15, got ${Array.isArray(f.xmm) ? f.xmm.length : typeof f.xmm}`);
+  f.xmm.forEach((v, i) => {
+    if (typeof v !== 'bigint' || v < 0n || v >= 1n << 128n) throw new InvalidArgumentError(`xmm[${i}] ${typeof v === 'bigint' ? hex(v) : typeof v} is not a 128-bit unsigned value`);
+  });
+  u[S_FCW] = f.fcw;
+  u[S_FSW] = f.fsw;
+  u[S_FTW] = f.ftw;
+  u[S_FOP] = f.fop;
+  u[S_FIP] = lo32(f.fip);
+  u[S_FIP + 1] = hi32(f.fip);
+  u[S_FCS] = f.fcs;
+  u[S_FDP] = lo32(f.fdp);
+  u[S_FDP + 1] = hi32(f.fdp);
+  u[S_FDS] = f.fds;
+  u[S_MXCSR] = f.mxcsr;
+  const top = (f.fsw >>> 11) & 7;
+  f.st.forEach((r, i) => {
+    const o = S_FPR + ((top + i) & 7) * FPR_STRIDE;
+    u[o + FPR_LO] = lo32(r.significand);
+    u[o + FPR_HI] = hi32(r.significand);
+    u[o + FPR_SE] = r.signExponent;
+  });
+  f.xmm.forEach((v, i) => {
+    const o = S_XMM + i * XMM_STRIDE;
+    const low = v & 0xffff_ffff_ffff_ffffn, high = v >> 64n;
+    u[o] = lo32(low);
+    u[o + 1] = hi32(low);
+    u[o + 2] = lo32(high);
+    u[o + 3] = hi32(high);
+  });
+}
+
+/** The x87/SSE power-up values (SDM Vol. 3A Table 9-1): FCW 0040H, MXCSR 1F80H, everything else 0. */
+export function writeFpuPowerOn(u: Uint32Array): void {
+  u.fill(0, S_FPR, S_XMM + 16 * XMM_STRIDE);
+  u[S_FCW] = 0x0040;
+  u[S_MXCSR] = 0x1f80;
 }

@@ -19,12 +19,13 @@ import type { ExitRecord, VcpuExit } from '../cpu/exit.js';
 import { EventQueue, type VcpuEvent, type EventKind, VEC } from './events.js';
 import { CpuidConfig, type CpuidLeafConfig } from './cpuid-config.js';
 import { ExitStats } from './stats.js';
-import type { DebugRegisters, Registers, SpecialRegisters } from './records.js';
+import type { DebugRegisters, FpuState, Registers, SpecialRegisters } from './records.js';
 import {
   readRegisters, writeRegisters, readSpecialRegisters, writeSpecialRegisters, readDebugRegisters, writeDebugRegisters,
+  readFpuState, writeFpuState, writeFpuPowerOn,
 } from './state-io.js';
 import { powerOnDebugRegisters, powerOnRegisters, powerOnSpecialRegisters, realModeSegment } from './power-on.js';
-import { S_RFLAGS, IF, TF, S_CR2, S_CR0, S_CR4, S_EFER, EFER_LMA, EFER_LME, S_SEG, SEG_STRIDE, SEG_ATTR, CS, ATTR_UNUSABLE, ATTR_L, ATTR_DB, VM } from '../cpu/state.js';
+import { S_RFLAGS, IF, TF, S_CR2, S_CR0, S_CR4, S_EFER, EFER_LMA, EFER_LME, S_SEG, SEG_STRIDE, SEG_ATTR, CS, ATTR_UNUSABLE, ATTR_L, ATTR_DB, VM, S_FPR, S_XMM, XMM_STRIDE } from '../cpu/state.js';
 import { getFlags } from '../cpu/flags.js';
 import { InvalidArgumentError, InvalidStateError, hex } from '../util/errors.js';
 
@@ -63,6 +64,7 @@ export class MachineVcpu {
   private cachedRegs: Registers | null = null;
   private cachedSregs: SpecialRegisters | null = null;
   private cachedDregs: DebugRegisters | null = null;
+  private cachedFpu: FpuState | null = null;
   private dirty = true;
   /** The last exit is an `exception` exit for an event the core could not deliver. */
   undeliverable = false;
@@ -86,6 +88,7 @@ export class MachineVcpu {
     const sregs = powerOnSpecialRegisters();
     sregs.apicBase = this.apicBase;
     this.core.u32.fill(0);
+    writeFpuPowerOn(this.core.u32);
     writeRegisters(this.core.u32, powerOnRegisters());
     writeSpecialRegisters(this.core.u32, sregs);
     writeDebugRegisters(this.core.u32, powerOnDebugRegisters());
@@ -97,7 +100,11 @@ export class MachineVcpu {
   /** INIT (SDM Vol. 3A §9.4): the RESET register state, then wait-for-SIPI (the BSP stays active). */
   init(): void {
     const bsp = this.id === 0;
+    // INIT leaves the x87, MMX and SSE state alone (SDM Vol. 3A §9.1, Table 9-1 "INIT: unchanged")
+    const u = this.core.u32;
+    const fpu = u.slice(S_FPR, S_XMM + 16 * XMM_STRIDE);
     this.powerOn();
+    u.set(fpu, S_FPR);
     this.runState = bsp ? 'active' : 'wait-for-sipi';
   }
 
@@ -155,12 +162,25 @@ export class MachineVcpu {
     this.touch();
   }
 
+  /** x87, MMX and SSE state (the FXSAVE contents; records.ts FpuState). */
+  getFpuState(): FpuState {
+    return (this.cachedFpu ??= readFpuState(this.core.u32));
+  }
+
+  setFpuState(f: FpuState): void {
+    if (f === this.cachedFpu) return;
+    writeFpuState(this.core.u32, f);
+    this.cachedFpu = null;
+    this.touch();
+  }
+
   /** Marks the register file changed by the monitor: caches dropped, core re-derives at entry. */
   touch(): void {
     this.dirty = true;
     this.cachedRegs = null;
     this.cachedSregs = null;
     this.cachedDregs = null;
+    this.cachedFpu = null;
   }
 
   // ---- configuration ---------------------------------------------------------------------------
