@@ -10,6 +10,11 @@
  * mode under compatibility mode: LDT code segment 0x07 based at the code page, DS/ES/SS = LDT data
  * segment 0x0F based at the scratch area, both with limit 0xFFFF).
  *
+ * x87/SSE state: a version-2 case ("OXC2") may carry a 512-byte FXSAVE image that switch.S loads
+ * with FXRSTOR64 right before the case (after the XRSTOR reset); its result ("OXR2") carries the
+ * FXSAVE64 image after the case, or the signal frame's image at a fault. No FP instruction of the
+ * harness runs in between: restore and save are both in switch.S.
+ *
  * Protocol: stdin carries case records back to back, stdout receives one result record per case in
  * the same order. With --sync every result is written before the next case starts (the client uses
  * this to find the case that killed a helper); otherwise results are written in 64 KiB chunks.
@@ -56,6 +61,14 @@
 #define RES_MAGIC 0x3152584FU  /* "OXR1" */
 #define CASE_HDR 208
 #define RES_HDR 192
+/* Version 2 (x87/SSE state): the OXC1 header, then u32 flags and u32 zero (216 bytes), then the
+ * 512-byte FXSAVE image when flags bit 0 is set, then the scratch bytes. Its result is OXR2: the
+ * OXR1 header, the 512-byte FXSAVE64 image after the case (or at the fault), then the scratch. */
+#define CASE2_MAGIC 0x3243584FU /* "OXC2" */
+#define RES2_MAGIC 0x3252584FU  /* "OXR2" */
+#define CASE2_HDR 216
+#define FX_LEN 512
+#define C2F_FXIN 1u
 
 enum { OUT_COMPLETED = 0, OUT_FAULT = 1, OUT_TIMEOUT = 2, OUT_UNSUPPORTED = 3, OUT_HARNESS = 4 };
 
@@ -66,7 +79,8 @@ enum { OUT_COMPLETED = 0, OUT_FAULT = 1, OUT_TIMEOUT = 2, OUT_UNSUPPORTED = 3, O
 
 /* switch.S */
 extern uint64_t oracle_in[20], oracle_out[20], oracle_harness_rsp, oracle_code_entry, oracle_xmask;
-extern uint8_t oracle_xinit[4096];
+extern uint8_t oracle_xinit[4096], oracle_fxin[512], oracle_fxout[512];
+extern uint64_t oracle_fxflag;
 extern int oracle_enter64(void), oracle_enter32(void), oracle_enter16(void);
 extern char oracle_save64[], oracle_save32[], oracle_save16[], oracle_recover[], oracle_harness_begin[],
     oracle_harness_end[], oracle_restorer[];
@@ -173,6 +187,10 @@ static void on_signal(int sig, siginfo_t *si, void *ctx) {
   set_sel(3, rd_sel_es());
   set_sel(4, rd_sel_fs());
   set_sel(5, rd_sel_gs());
+  /* The x87/SSE state as of the fault: the kernel's signal frame holds it in FXSAVE layout
+   * (uc_mcontext.fpregs, the legacy region of its XSAVE image). The handler itself runs with the
+   * init state the kernel gives it, and rt_sigreturn puts the frame's state back. */
+  if ((oracle_fxflag & 2) && uc->uc_mcontext.fpregs) memcpy(oracle_fxout, uc->uc_mcontext.fpregs, FX_LEN);
   g_fault.rip = rip;
   g_fault.signo = sig;
   g_fault.code = si->si_code;
@@ -341,6 +359,20 @@ static inline void wr16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static size_t run_case(const uint8_t *c, uint8_t *r, uint32_t index) {
   unsigned mode = c[4], code_len = c[5];
   unsigned slen = (unsigned)c[6] | ((unsigned)c[7] << 8);
+  uint32_t magic;
+  memcpy(&magic, c, 4);
+  int v2 = magic == CASE2_MAGIC;
+  uint32_t c2flags = 0;
+  if (v2) memcpy(&c2flags, c + CASE_HDR, 4);
+  const uint8_t *cscratch = c + (v2 ? CASE2_HDR + ((c2flags & C2F_FXIN) ? FX_LEN : 0) : CASE_HDR);
+  unsigned res_hdr = v2 ? RES_HDR + FX_LEN : RES_HDR;
+  if (v2) {
+    if (c2flags & C2F_FXIN) memcpy(oracle_fxin, c + CASE2_HDR, FX_LEN);
+    memset(oracle_fxout, 0, FX_LEN);
+    oracle_fxflag = 2 | ((c2flags & C2F_FXIN) ? 1 : 0);
+  } else {
+    oracle_fxflag = 0;
+  }
   int m32 = mode == 32 || mode == 16; /* 32-bit register results */
   unsigned stub_len = mode == 16 ? STUB16_LEN : STUB_LEN;
   /* Where "completed" leaves RIP: the linear address in modes 64/32, the offset in CS16. */
@@ -359,7 +391,7 @@ static size_t run_case(const uint8_t *c, uint8_t *r, uint32_t index) {
     stub[0] = 0xE9; /* JMP rel32 */
     wr32(stub + 1, (uint32_t)(int32_t)rel);
   }
-  memcpy(scratch, c + CASE_HDR, slen);
+  memcpy(scratch, cscratch, slen);
 
   for (int i = 0; i < 16; i++) oracle_in[i] = rd64(c + 16 + 8 * i);
   oracle_in[16] = (rd64(c + 8) & RFLAGS_INPUT_MASK) | 2;
@@ -409,7 +441,7 @@ static size_t run_case(const uint8_t *c, uint8_t *r, uint32_t index) {
     if (acc) out_slen = SCRATCH_SIZE;
   }
 
-  wr32(r + 0, RES_MAGIC);
+  wr32(r + 0, v2 ? RES2_MAGIC : RES_MAGIC);
   r[4] = (uint8_t)outcome;
   r[5] = (uint8_t)mode;
   wr16(r + 6, (uint16_t)out_slen);
@@ -435,11 +467,16 @@ static size_t run_case(const uint8_t *c, uint8_t *r, uint32_t index) {
   memcpy(r + 48, oracle_out, 128);
   memcpy(r + 176, &oracle_out[17], 12); /* CS SS DS ES FS GS */
   wr32(r + 188, 0);
+  if (v2) {
+    /* A case that never ran (unsupported mode) reports an all-zero image. */
+    if (outcome == OUT_UNSUPPORTED) memset(oracle_fxout, 0, FX_LEN);
+    memcpy(r + RES_HDR, oracle_fxout, FX_LEN);
+  }
   size_t padded = (out_slen + 7) & ~7u;
-  memcpy(r + RES_HDR, scratch, out_slen);
-  memset(r + RES_HDR + out_slen, 0, padded - out_slen);
+  memcpy(r + res_hdr, scratch, out_slen);
+  memset(r + res_hdr + out_slen, 0, padded - out_slen);
   memset(scratch, 0, out_slen); /* back to all zero for the next case */
-  return RES_HDR + padded;
+  return res_hdr + padded;
 }
 
 /* ---- the loop ---- */
@@ -475,11 +512,27 @@ static int fill(size_t need) {
   return 1;
 }
 
+/* Size of the case record at c (its header must be complete). */
+static size_t case_size(const uint8_t *c) {
+  uint32_t magic, flags = 0;
+  memcpy(&magic, c, 4);
+  unsigned slen = (unsigned)c[6] | ((unsigned)c[7] << 8);
+  if (magic != CASE2_MAGIC) return CASE_HDR + ((slen + 7) & ~7u);
+  memcpy(&flags, c + CASE_HDR, 4);
+  return CASE2_HDR + ((flags & C2F_FXIN) ? FX_LEN : 0) + ((slen + 7) & ~7u);
+}
+
 static void validate(const uint8_t *c) {
   uint32_t magic;
   memcpy(&magic, c, 4);
   unsigned slen = (unsigned)c[6] | ((unsigned)c[7] << 8);
-  if (magic != CASE_MAGIC) die("bad case record magic (expected \"OXC1\")");
+  if (magic != CASE_MAGIC && magic != CASE2_MAGIC) die("bad case record magic (expected \"OXC1\" or \"OXC2\")");
+  if (magic == CASE2_MAGIC) {
+    uint32_t flags, zero;
+    memcpy(&flags, c + CASE_HDR, 4);
+    memcpy(&zero, c + CASE_HDR + 4, 4);
+    if ((flags & ~C2F_FXIN) != 0 || zero != 0) die("bad OXC2 flags (only bit 0 is defined)");
+  }
   if (c[4] != 64 && c[4] != 32 && c[4] != 16) die("bad case mode (expected 64, 32 or 16)");
   if (c[5] > CODE_MAX) die("case code longer than 64 bytes");
   if (slen > SCRATCH_SIZE) die("case scratch longer than 8192 bytes");
@@ -519,12 +572,15 @@ int main(int argc, char **argv) {
   for (;;) {
     if (!fill(CASE_HDR)) break;
     const uint8_t *c = inbuf + in_pos;
+    uint32_t magic;
+    memcpy(&magic, c, 4);
+    if (magic == CASE2_MAGIC && !fill(CASE2_HDR)) die("input ends inside a case record");
+    c = inbuf + in_pos;
     validate(c);
-    unsigned slen = (unsigned)c[6] | ((unsigned)c[7] << 8);
-    size_t need = CASE_HDR + ((slen + 7) & ~7u);
+    size_t need = case_size(c);
     if (!fill(need)) die("input ends inside a case record");
     c = inbuf + in_pos;
-    if (sizeof outbuf - out_len < RES_HDR + SCRATCH_SIZE) flush_out();
+    if (sizeof outbuf - out_len < RES_HDR + FX_LEN + SCRATCH_SIZE) flush_out();
     out_len += run_case(c, outbuf + out_len, index++);
     in_pos += need;
     if (sync_mode) flush_out();

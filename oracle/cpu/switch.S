@@ -11,6 +11,7 @@
  *   136     selectors CS SS DS ES FS GS (2 bytes each, out only)
  *
  * Entry (64-bit): XRSTOR the init state (x87/SSE/AVX reset, so no harness state leaks into a case),
+ * then, for an OXC2 case that carries one, FXRSTOR64 its FXSAVE image (oracle_fxflag bit 0);
  * load RFLAGS with POPFQ from a private low stack, load the GPRs (RSP last), jump to the code page.
  * Entry (32-bit compatibility mode, SDM Vol. 1 3.4.1.1 / Vol. 3 5.8.1): far return to the 32-bit
  * user code selector 0x23 of x86-64 Linux, then POPFD and the eight legacy GPRs.
@@ -18,6 +19,8 @@
  * before touching anything, switch to the private stack and PUSHF the flags. In compatibility mode
  * the stores carry an SS override: the test may have loaded an unusable selector into DS/ES, but
  * SS can only hold a writable data segment at CPL 3.
+ * With oracle_fxflag bit 1 the end paths FXSAVE64 the x87/SSE state in 64-bit mode right after the
+ * GPRs and flags are stored (no FP instruction of the harness runs between FXRSTOR64 and FXSAVE64).
  * A fault or a timeout instead enters the signal handler (hostcpu.c), which records the state from
  * the ucontext and resumes at oracle_recover with the harness RSP, CS=0x33 and clean RFLAGS.
  */
@@ -26,6 +29,10 @@
 	.bss
 	.balign 64
 	.globl oracle_in, oracle_out, oracle_harness_rsp, oracle_code_entry, oracle_xinit, oracle_xmask
+	.globl oracle_fxin, oracle_fxout, oracle_fxflag
+oracle_fxin:		.space 512	/* FXSAVE image loaded before an OXC2 case (FXRSTOR64) */
+oracle_fxout:		.space 512	/* FXSAVE image after it (FXSAVE64, or the signal context's) */
+oracle_fxflag:		.space 8	/* bit 0: FXRSTOR64 oracle_fxin; bit 1: FXSAVE64 into oracle_fxout */
 oracle_in:		.space 160
 oracle_out:		.space 160
 oracle_harness_rsp:	.space 8
@@ -59,6 +66,19 @@ oracle_harness_begin:
 	mov eax, dword ptr [oracle_xmask]
 	mov edx, dword ptr [oracle_xmask + 4]
 	xrstor64 [oracle_xinit]
+	test byte ptr [oracle_fxflag], 1
+	jz 9f
+	fxrstor64 [oracle_fxin]	/* the case's x87/SSE state; it persists across the mode switch */
+9:
+.endm
+
+/* After a completed case, in 64-bit mode and before any FP instruction of the harness: FXSAVE64 is
+ * non-waiting (SDM Vol. 2 FXSAVE), so a pending unmasked x87 exception is saved, not raised. */
+.macro FXOUT
+	test byte ptr [oracle_fxflag], 2
+	jz 8f
+	fxsave64 [oracle_fxout]
+8:
 .endm
 
 /* int oracle_enter64(void): runs the case in 64-bit mode; returns 0 when the code reached its end
@@ -119,6 +139,7 @@ oracle_save64:
 	mov word ptr [oracle_out + 142], es
 	mov word ptr [oracle_out + 144], fs
 	mov word ptr [oracle_out + 146], gs
+	FXOUT
 	xor eax, eax
 	jmp 1f
 
@@ -191,6 +212,7 @@ oracle_save32:
 
 	.code64
 oracle_back64:
+	FXOUT
 	xor eax, eax
 	jmp 1b
 

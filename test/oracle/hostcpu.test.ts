@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ensureOracleBuilt, FLAG, GPR, HostCpuOracle, ORACLE_BINARY, ORACLE_CODE_ADDR, ORACLE_SCRATCH_ADDR,
+  ensureOracleBuilt, FLAG, FX, fxInitImage, GPR, HostCpuOracle, ORACLE_BINARY, ORACLE_CODE_ADDR, ORACLE_SCRATCH_ADDR,
   ORACLE_SCRATCH_SIZE, ORACLE_SEL16_CODE, VECTOR,
   type OracleCase, type OracleResult,
 } from './hostcpu.js';
@@ -426,6 +426,173 @@ describe('host-CPU oracle: isolation and determinism', () => {
       cases.push({ mode: ([64, 32, 16] as const)[i % 3]!, code: [0x0f, 0xaf, 0xc3], gprs: regs({ RAX: rnd(), RBX: rnd() }), rflags: Number(rnd() & 0xfffn) });
     }
     expect(oracle.run(cases)).toEqual(oracle.run(cases));
+  });
+});
+
+/* ---- x87/SSE state in and out (version-2 records) ---- */
+
+const u16 = (b: Uint8Array, o: number): number => b[o]! | (b[o + 1]! << 8);
+const u32 = (b: Uint8Array, o: number): number => (u16(b, o) | (u16(b, o + 2) << 16)) >>> 0;
+const put16 = (b: Uint8Array, o: number, v: number): void => { b[o] = v & 0xff; b[o + 1] = (v >>> 8) & 0xff; };
+const put32 = (b: Uint8Array, o: number, v: number): void => { put16(b, o, v & 0xffff); put16(b, o + 2, v >>> 16); };
+/** ST(i) of an image as [significand (bigint), sign/exponent]. */
+const stOf = (b: Uint8Array, i: number): [bigint, number] => {
+  const o = FX.ST + 16 * i;
+  return [(BigInt(u32(b, o + 4)) << 32n) | BigInt(u32(b, o)), u16(b, o + 8)];
+};
+const putSt = (b: Uint8Array, i: number, sig: bigint, se: number): void => {
+  const o = FX.ST + 16 * i;
+  put32(b, o, Number(sig & 0xffffffffn)); put32(b, o + 4, Number(sig >> 32n)); put16(b, o + 8, se);
+};
+const putXmmF32 = (b: Uint8Array, i: number, v: readonly number[]): void => {
+  const dv = new DataView(b.buffer, b.byteOffset + FX.XMM + 16 * i, 16);
+  v.forEach((x, k) => dv.setFloat32(4 * k, x, true));
+};
+const xmmU32 = (b: Uint8Array, i: number, k: number): number => u32(b, FX.XMM + 16 * i + 4 * k);
+
+describe('host-CPU oracle: x87/SSE state (OXC2 records)', () => {
+  it('without an image a case starts from the init state and reports it (FCW 0x037F, MXCSR 0x1F80)', () => {
+    // SDM Vol. 1 13.6 / Table 13-1: the x87 init state is FCW 037FH, FSW 0, all tags empty; SSE init: XMM 0, MXCSR 1F80H
+    const r = run1({ mode: 64, code: [0x90], fpState: true });
+    const f = r.fxsave!;
+    expect(u16(f, FX.FCW)).toBe(0x37f);
+    expect(u16(f, FX.FSW)).toBe(0);
+    expect(f[FX.FTW]).toBe(0);
+    expect(u32(f, FX.MXCSR)).toBe(0x1f80);
+    expect(f.subarray(FX.ST, FX.ST + 128).every((x) => x === 0)).toBe(true);
+    expect(f.subarray(FX.XMM, FX.XMM + 256).every((x) => x === 0)).toBe(true);
+  });
+
+  it('an OXC1 case reports no FP state; OXC1 and OXC2 cases mix in one batch', () => {
+    const [a, b, c] = oracle.run([
+      { mode: 64, code: [0x90] },
+      { mode: 64, code: [0x90], fpState: true },
+      { mode: 64, code: [0x48, 0x83, 0xc0, 0x01], gprs: regs({ RAX: 41n }) },
+    ]);
+    expect(a!.fxsave).toBeNull();
+    expect(b!.fxsave?.length).toBe(512);
+    expect(c!.fxsave).toBeNull();
+    expect(c!.gprs[GPR.RAX]).toBe(42n);
+  });
+
+  it('loads the x87 stack from the image: FLD1; FADDP onto ST(0) = 1.5 at TOP = 7 gives 2.5', () => {
+    const img = fxInitImage();
+    put16(img, FX.FSW, 7 << 11); // TOP = 7 (SDM Vol. 1 8.1.3)
+    img[FX.FTW] = 0x80; // abridged tag: R7 valid (SDM Vol. 1 10.5.1.1)
+    putSt(img, 0, 0xc000_0000_0000_0000n, 0x3fff); // 1.5
+    const r = run1({ mode: 64, code: [0xd9, 0xe8, 0xde, 0xc1], fxsave: img }); // FLD1; FADDP ST(1), ST(0)
+    expect(r.outcome).toBe('completed');
+    const f = r.fxsave!;
+    expect((u16(f, FX.FSW) >> 11) & 7).toBe(7);
+    expect(f[FX.FTW]).toBe(0x80);
+    expect(stOf(f, 0)).toEqual([0xa000_0000_0000_0000n, 0x4000]); // 2.5
+  });
+
+  it('loads XMM0-15 and MXCSR: DIVSS 1/3 rounds down under MXCSR.RC = 01 and sets PE', () => {
+    const img = fxInitImage();
+    put32(img, FX.MXCSR, 0x3f80); // RC = round down, all masked
+    putXmmF32(img, 5, [1, 7, 7, 7]);
+    putXmmF32(img, 12, [3, 0, 0, 0]);
+    const r = run1({ mode: 64, code: [0xf3, 0x41, 0x0f, 0x5e, 0xec], fxsave: img }); // DIVSS XMM5, XMM12
+    const f = r.fxsave!;
+    expect(xmmU32(f, 5, 0)).toBe(0x3eaa_aaaa); // round-to-nearest would give 0x3EAAAAAB
+    expect(xmmU32(f, 5, 1)).toBe(0x40e0_0000); // upper lanes unchanged (7.0)
+    expect(u32(f, FX.MXCSR)).toBe(0x3f80 | 0x20); // PE (SDM Vol. 1 10.2.3.1)
+  });
+
+  it('the state persists into compatibility mode and back, XMM8-15 included', () => {
+    const img = fxInitImage();
+    for (let k = FX.XMM; k < FX.XMM + 256; k++) img[k] = (k * 7) & 0xff;
+    const r = run1({ mode: 32, code: [0x0f, 0x28, 0xc1], fxsave: img }); // MOVAPS XMM0, XMM1
+    const f = r.fxsave!;
+    expect(Array.from(f.subarray(FX.XMM, FX.XMM + 16))).toEqual(Array.from(img.subarray(FX.XMM + 16, FX.XMM + 32)));
+    expect(Array.from(f.subarray(FX.XMM + 16, FX.XMM + 256))).toEqual(Array.from(img.subarray(FX.XMM + 16, FX.XMM + 256)));
+  });
+
+  it('an unmasked x87 zero divide is pending after FDIV and raises #MF (SIGFPE) at the next FWAIT', () => {
+    const img = fxInitImage();
+    put16(img, FX.FCW, 0x37b); // ZM = 0
+    const code = [0xd9, 0xee, 0xd9, 0xe8, 0xd8, 0xf1]; // FLDZ; FLD1; FDIV ST(0), ST(1)
+    const [pending, waited] = oracle.run([
+      { mode: 64, code, fxsave: img },
+      { mode: 64, code: [...code, 0x9b], fxsave: img }, // ... FWAIT
+    ]);
+    // SDM Vol. 1 8.6: the exception is signalled at the next waiting x87 instruction
+    expect(pending!.outcome).toBe('completed');
+    expect(u16(pending!.fxsave!, FX.FSW) & 0x8087).toBe(0x8084); // B, ES, ZE (IE clear)
+    expect(waited!.outcome).toBe('fault');
+    expect(waited!.fault?.vector).toBe(VECTOR.MF);
+    expect(waited!.fault?.signal).toBe(8); // SIGFPE
+    expect(waited!.fault?.siCode).toBe(3); // FPE_FLTDIV
+    expect(waited!.rip).toBe(CODE + 6n); // at the FWAIT
+    const f = waited!.fxsave!; // the state at the fault, from the signal frame
+    expect(u16(f, FX.FSW)).toBe(0x8084 | (6 << 11));
+    expect(u16(f, FX.FOP)).toBe(0x0f1); // D8 F1: low 3 bits of the first byte, then the ModRM (SDM Vol. 1 8.1.10)
+    expect(u32(f, FX.FIP)).toBe(ORACLE_CODE_ADDR + 4);
+  });
+
+  it('an unmasked SSE zero divide raises #XM (SIGFPE) and leaves the destination unchanged', () => {
+    const img = fxInitImage();
+    put32(img, FX.MXCSR, 0x1d80); // ZM = 0
+    putXmmF32(img, 0, [1, 2, 3, 4]);
+    const r = run1({ mode: 64, code: [0xf3, 0x0f, 0x5e, 0xc1], fxsave: img }); // DIVSS XMM0, XMM1 (= 0)
+    expect(r.outcome).toBe('fault');
+    expect(r.fault?.vector).toBe(VECTOR.XM);
+    expect(r.fault?.signal).toBe(8);
+    expect(r.rip).toBe(CODE);
+    expect(xmmU32(r.fxsave!, 0, 0)).toBe(0x3f80_0000); // SDM Vol. 1 11.5.1: no result with an unmasked exception
+    expect(u32(r.fxsave!, FX.MXCSR)).toBe(0x1d84); // ZE flagged
+  });
+
+  it('a misaligned MOVAPS is #GP (SIGSEGV) and the state at the fault is the one before it', () => {
+    const img = fxInitImage();
+    putXmmF32(img, 0, [9, 9, 9, 9]);
+    const r = run1({ mode: 64, code: [0x0f, 0x28, 0x43, 0x01], gprs: regs({ RBX: SCRATCH }), scratch: new Uint8Array(64), fxsave: img });
+    expect(r.fault?.vector).toBe(VECTOR.GP);
+    expect(r.fault?.signal).toBe(11);
+    expect(xmmU32(r.fxsave!, 0, 3)).toBe(0x4110_0000);
+  });
+
+  it('a fault after x87 work reports the state at the fault (FLD1; UD2), in both modes', () => {
+    for (const mode of [64, 32] as const) {
+      const r = run1({ mode, code: [0xd9, 0xe8, 0x0f, 0x0b], fpState: true });
+      expect(r.fault?.vector).toBe(VECTOR.UD);
+      expect((u16(r.fxsave!, FX.FSW) >> 11) & 7).toBe(7);
+      expect(stOf(r.fxsave!, 0)).toEqual([0x8000_0000_0000_0000n, 0x3fff]);
+    }
+  });
+
+  it('does not leak FP state into the next case, with or without an image', () => {
+    const img = fxInitImage();
+    put16(img, FX.FCW, 0x27f);
+    put32(img, FX.MXCSR, 0x7f80);
+    img.fill(0x5a, FX.XMM, FX.XMM + 256);
+    const [, b, c] = oracle.run([
+      { mode: 64, code: [0xd9, 0xe8], fxsave: img },
+      { mode: 64, code: [0x90], fpState: true },
+      { mode: 64, code: [0x66, 0x48, 0x0f, 0x7e, 0xc0] }, // MOVQ RAX, XMM0 in an OXC1 case
+    ]);
+    expect(Array.from(b!.fxsave!.subarray(0, 28))).toEqual(Array.from(fxInitImage().subarray(0, 28)));
+    expect(b!.fxsave!.subarray(FX.ST, FX.XMM + 256).every((x) => x === 0)).toBe(true);
+    expect(c!.gprs[GPR.RAX]).toBe(0n);
+  });
+
+  it('a killed OXC2 case is reported as killed and the batch goes on with FP state intact', () => {
+    const img = fxInitImage();
+    putXmmF32(img, 2, [5, 6, 7, 8]);
+    const cases: OracleCase[] = [];
+    for (let i = 0; i < 3000; i++) cases.push({ mode: 64, code: i === 2500 ? [0x0f, 0x05] : [0x0f, 0x28, 0xc2], fxsave: img });
+    const res = oracle.run(cases);
+    expect(res[2500]!.outcome).toBe('killed');
+    expect(res[2999]!.outcome).toBe('completed');
+    expect(xmmU32(res[2999]!.fxsave!, 0, 3)).toBe(0x4100_0000); // MOVAPS XMM0, XMM2: 8.0
+  });
+
+  it('refuses an image of the wrong size or with reserved MXCSR bits (FXRSTOR would #GP)', () => {
+    expect(() => oracle.run([{ mode: 64, code: [0x90], fxsave: new Uint8Array(511) }])).toThrow(/fxsave is 511 bytes/);
+    const img = fxInitImage();
+    put32(img, FX.MXCSR, 0x11f80);
+    expect(() => oracle.run([{ mode: 64, code: [0x90], fxsave: img }])).toThrow(/MXCSR 0x11f80 sets reserved bits/);
   });
 });
 

@@ -19,7 +19,10 @@
  * read/write data segment with base 0x10010000 (the scratch area) and limit 0xFFFF; FS = GS = 0.
  * RIP values in mode 16 are offsets in CS; the end stub is `jmp far` (8 bytes). The SS selector of a
  * completed mode-16 case is not observable (reported as 0).
- * x87/SSE/AVX state is the XRSTOR init state (all zero, MXCSR = 0x1F80) in each case.
+ * x87/SSE/AVX state is the XRSTOR init state (all zero, FCW = 0x37F, MXCSR = 0x1F80) in each case,
+ * unless the case carries an FXSAVE image (`fxsave`), which is loaded with FXRSTOR64 right before it.
+ * A case with `fxsave` or `fpState: true` is sent as version 2 ("OXC2") and its result carries the
+ * FXSAVE64 image after the case, or at the fault (from the signal frame), in `result.fxsave`.
  *
  * Case record (little-endian), 208 + align8(scratchLen) bytes:
  *   0  u32 magic "OXC1" (0x3143584F)     4  u8 mode (64 | 32 | 16)  5  u8 code length (0..64)
@@ -38,6 +41,11 @@
  * 176  u16 CS SS DS ES FS GS   188 u32 zero   192 u8[scratchLen] scratch after the case
  * In modes 32 and 16 only the low 32 bits of RAX..RDI, RIP and RFLAGS are reported, R8..R15 as zero:
  * the upper halves are undefined after leaving compatibility mode (SDM Vol. 1 3.4.1.1).
+ * Version 2 case record: the 208-byte OXC1 header with magic "OXC2" (0x3243584F), then
+ * 208 u32 flags (bit 0: an FXSAVE image follows; other bits zero)   212 u32 zero
+ * 216 u8[512] FXSAVE64 image (only with flag bit 0)   then the scratch bytes, zero-padded to 8.
+ * Version 2 result record: magic "OXR2" (0x3252584F), the OXR1 header (192 bytes), then
+ * 192 u8[512] FXSAVE64 image after the case or at the fault, then the scratch bytes.
  *
  * A case that makes a system call (SYSCALL, SYSENTER, INT 0x80, ...) is killed by the helper's
  * seccomp filter; the client restarts the helper, reports that case as `killed` (not comparable)
@@ -95,6 +103,32 @@ export interface OracleCase {
   rflags?: number;
   /** Initial bytes at ORACLE_SCRATCH_ADDR (at most 8192); the rest of the scratch area is zero. */
   scratch?: Uint8Array;
+  /**
+   * Initial x87/SSE state: a 512-byte FXSAVE image in the 64-bit layout (FX offsets below), loaded
+   * with FXRSTOR64 after the XRSTOR reset. MXCSR bits outside ORACLE_MXCSR_MASK must be zero (they
+   * would make FXRSTOR fault). Missing: the init state (FX_INIT_IMAGE).
+   */
+  fxsave?: Uint8Array;
+  /** Report the x87/SSE state after the case (implied by `fxsave`). */
+  fpState?: boolean;
+}
+
+/** Offsets in the FXSAVE64 image (SDM Vol. 2 FXSAVE, Table 3-53, REX.W form). */
+export const FX = {
+  FCW: 0, FSW: 2, FTW: 4, FOP: 6, FIP: 8, FDP: 16, MXCSR: 24, MXCSR_MASK: 28,
+  /** ST(i) (not physical Ri) at ST + 16 * i: 10 bytes (significand, sign/exponent), 6 reserved. */
+  ST: 32,
+  /** XMMi at XMM + 16 * i. */
+  XMM: 160,
+} as const;
+/** MXCSR bits FXRSTOR accepts (the host's MXCSR_MASK with DAZ; bits 31:16 reserved). */
+export const ORACLE_MXCSR_MASK = 0xffff;
+/** The x87/SSE init state as FXSAVE stores it: FCW = 0x037F, MXCSR = 0x1F80, all else zero. */
+export function fxInitImage(): Uint8Array {
+  const b = new Uint8Array(512);
+  b[FX.FCW] = 0x7f; b[FX.FCW + 1] = 0x03;
+  b[FX.MXCSR] = 0x80; b[FX.MXCSR + 1] = 0x1f;
+  return b;
 }
 
 /**
@@ -135,12 +169,23 @@ export interface OracleResult {
   selectors: OracleSelectors;
   /** For `killed`: the signal that ended the helper (normally SIGSYS from seccomp). */
   killedBy?: string;
+  /**
+   * Version-2 cases (`fxsave` or `fpState`): the 512-byte FXSAVE64 image after the case, or the
+   * signal frame's at a fault (all zero for `unsupported`/`killed`). Otherwise null. The MXCSR_MASK
+   * field is the host's. FIP/FDP/FOP follow the host's FXSAVE rules (docs/oracle.md).
+   */
+  fxsave: Uint8Array | null;
 }
 
 const CASE_MAGIC = 0x3143584f;
 const RES_MAGIC = 0x3152584f;
+const CASE2_MAGIC = 0x3243584f;
+const RES2_MAGIC = 0x3252584f;
 const CASE_HDR = 208;
+const CASE2_HDR = 216;
 const RES_HDR = 192;
+const FX_LEN = 512;
+const isV2 = (c: OracleCase): boolean => c.fxsave !== undefined || c.fpState === true;
 const OUTCOMES: readonly OracleOutcome[] = ['completed', 'fault', 'timeout', 'unsupported', 'harness-error'];
 /** The helper writes results in chunks of up to 1 MiB, so a killer lies within this many cases. */
 const MAX_UNFLUSHED_CASES = Math.ceil((1 << 20) / RES_HDR) + 1;
@@ -199,8 +244,17 @@ function encodeCases(cases: readonly OracleCase[]): { buf: Buffer; offsets: Int3
     if (c.gprs && c.gprs.length > 16) {
       throw new InvalidArgumentError(`oracle case ${i}: ${c.gprs.length} GPRs given; at most 16`);
     }
+    if (c.fxsave !== undefined) {
+      if (c.fxsave.length !== FX_LEN) {
+        throw new InvalidArgumentError(`oracle case ${i}: fxsave is ${c.fxsave.length} bytes; it must be ${FX_LEN}`);
+      }
+      const mx = (c.fxsave[FX.MXCSR]! | (c.fxsave[FX.MXCSR + 1]! << 8) | (c.fxsave[FX.MXCSR + 2]! << 16) | (c.fxsave[FX.MXCSR + 3]! << 24)) >>> 0;
+      if ((mx & ~ORACLE_MXCSR_MASK) !== 0) {
+        throw new InvalidArgumentError(`oracle case ${i}: MXCSR 0x${mx.toString(16)} sets reserved bits (mask 0x${ORACLE_MXCSR_MASK.toString(16)}); FXRSTOR would raise #GP`);
+      }
+    }
     offsets[i] = total;
-    total += CASE_HDR + align8(sl);
+    total += isV2(c) ? CASE2_HDR + (c.fxsave ? FX_LEN : 0) + align8(sl) : CASE_HDR + align8(sl);
   }
   offsets[cases.length] = total;
   const buf = Buffer.alloc(total);
@@ -209,7 +263,8 @@ function encodeCases(cases: readonly OracleCase[]): { buf: Buffer; offsets: Int3
     const c = cases[i]!;
     const o = offsets[i]!;
     const sl = c.scratch?.length ?? 0;
-    dv.setUint32(o, CASE_MAGIC, true);
+    const v2 = isV2(c);
+    dv.setUint32(o, v2 ? CASE2_MAGIC : CASE_MAGIC, true);
     dv.setUint8(o + 4, c.mode);
     dv.setUint8(o + 5, c.code.length);
     dv.setUint16(o + 6, sl, true);
@@ -224,7 +279,13 @@ function encodeCases(cases: readonly OracleCase[]): { buf: Buffer; offsets: Int3
       }
     }
     buf.set(c.code, o + 144);
-    if (sl) buf.set(c.scratch!, o + CASE_HDR);
+    let so = o + CASE_HDR;
+    if (v2) {
+      dv.setUint32(o + CASE_HDR, c.fxsave ? 1 : 0, true);
+      so = o + CASE2_HDR;
+      if (c.fxsave) { buf.set(c.fxsave, so); so += FX_LEN; }
+    }
+    if (sl) buf.set(c.scratch!, so);
   }
   return { buf, offsets };
 }
@@ -233,6 +294,7 @@ function killedResult(c: OracleCase, signal: string): OracleResult {
   return {
     outcome: 'killed', mode: c.mode, gprs: new BigUint64Array(16), rflags: 0, rip: 0n, fault: null,
     scratch: new Uint8Array(0), selectors: { cs: 0, ss: 0, ds: 0, es: 0, fs: 0, gs: 0 }, killedBy: signal,
+    fxsave: isV2(c) ? new Uint8Array(FX_LEN) : null,
   };
 }
 
@@ -249,9 +311,12 @@ function decodeResults(raw: Buffer, results: OracleResult[], first: number, max:
   let off = 0;
   let k = 0;
   while (k < max && off + RES_HDR <= out.length) {
-    if (dv.getUint32(off, true) !== RES_MAGIC) throw new Error(`host-CPU oracle: bad result magic at byte ${off}`);
+    const magic = dv.getUint32(off, true);
+    if (magic !== RES_MAGIC && magic !== RES2_MAGIC) throw new Error(`host-CPU oracle: bad result magic at byte ${off}`);
+    const hdr = magic === RES2_MAGIC ? RES_HDR + FX_LEN : RES_HDR;
+    if (off + hdr > out.length) break;
     const sl = dv.getUint16(off + 6, true);
-    const size = RES_HDR + align8(sl);
+    const size = hdr + align8(sl);
     if (off + size > out.length) break; // cut off by a kill
     const index = dv.getUint32(off + 8, true);
     if (index !== k) throw new Error(`host-CPU oracle: result ${k} carries index ${index}`);
@@ -272,7 +337,8 @@ function decodeResults(raw: Buffer, results: OracleResult[], first: number, max:
             address: dv.getBigUint64(off + 24, true),
           }
         : null,
-      scratch: out.subarray(off + RES_HDR, off + RES_HDR + sl),
+      scratch: out.subarray(off + hdr, off + hdr + sl),
+      fxsave: magic === RES2_MAGIC ? out.subarray(off + RES_HDR, off + RES_HDR + FX_LEN) : null,
       selectors: {
         cs: dv.getUint16(off + 176, true), ss: dv.getUint16(off + 178, true), ds: dv.getUint16(off + 180, true),
         es: dv.getUint16(off + 182, true), fs: dv.getUint16(off + 184, true), gs: dv.getUint16(off + 186, true),
@@ -335,7 +401,7 @@ export class HostCpuOracle {
       this.stats.spawns++;
       const r = spawnSync(this.binary, sync ? ['--sync'] : [], {
         input,
-        maxBuffer: (end - start) * (RES_HDR + ORACLE_SCRATCH_SIZE) + 4096,
+        maxBuffer: (end - start) * (RES_HDR + FX_LEN + ORACLE_SCRATCH_SIZE) + 4096,
         timeout: 60_000 + (end - start) * 100,
         killSignal: 'SIGKILL',
       });
