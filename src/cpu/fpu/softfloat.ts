@@ -1,0 +1,888 @@
+/**
+ * IEEE 754 arithmetic for binary32, binary64 and the x87 double-extended format (80-bit), bit-exact
+ * with an Intel processor: every rounding mode, x87 precision control, the six exception flags,
+ * SSE DAZ/FTZ and the x87 / SSE NaN rules.
+ *
+ * Spec: Intel SDM Vol. 1 4.2 (formats), 4.8 (real numbers, NaNs, 4.8.3.4 real indefinite),
+ * 4.8.4 (rounding), 4.9 (exceptions; 4.9.1.5 underflow), Table 4-7 (NaN propagation), 8.1.5.2
+ * (precision control), 8.2.2 (unsupported double-extended encodings), 8.5 (x87 exception responses,
+ * 8.5.4/8.5.5 the re-biased result of unmasked overflow/underflow), 10.2.3.3 / 11.5.2 (FTZ, DAZ).
+ * IEEE 754-2008 for the rest. Tininess is detected after rounding (as x86 does; checked against the
+ * host by oracle/fpu).
+ *
+ * Internal form: a value is sign, an unbounded unbiased exponent and a significand normalised into
+ * 96 bits held in three uint32 limbs r2:r1:r0 (bit 95 = the integer bit), value = 1.f * 2^exp. The
+ * least significant bit of r0 is a sticky ("jam") bit: it is OR-ed with everything shifted out, and
+ * since every precision keeps at most 64 bits, r0 only ever holds bits below the rounding point.
+ * One routine (roundPack) rounds that to 24/53/64 significand bits in the binary32, binary64 or
+ * extended exponent range. No BigInt, no allocation: module-level scratch variables.
+ */
+
+export const FE_INVALID = 1, FE_DENORMAL = 2, FE_DIVZERO = 4, FE_OVERFLOW = 8, FE_UNDERFLOW = 16, FE_INEXACT = 32;
+export const RC_NEAREST = 0, RC_DOWN = 1, RC_UP = 2, RC_ZERO = 3;
+export const CMP_LT = 0, CMP_EQ = 1, CMP_GT = 2, CMP_UN = 3;
+export const CLS_ZERO = 0, CLS_SUBNORMAL = 1, CLS_NORMAL = 2, CLS_INF = 3, CLS_QNAN = 4, CLS_SNAN = 5, CLS_UNSUPPORTED = 6;
+
+/** Floating-point environment of one operation, and its result. */
+export class FpEnv {
+  /** Rounding control (x87 FCW.RC / MXCSR.RC): RC_*. */
+  rc = 0;
+  /** f80 arithmetic only: x87 precision control as significand bits, 24 | 53 | 64. */
+  prec = 64;
+  /** Exception masks in FE_* order (FCW bits 5:0 / MXCSR bits 12:7 >> 7); a set bit = masked. */
+  masks = 0x3f;
+  /** SSE: denormal operands read as zero (no DE). */
+  daz = false;
+  /** SSE: tiny results flush to zero when UE is masked (sets UE|PE). */
+  ftz = false;
+  /** NaN propagation: true = x87 rules, false = SSE rules (SDM Vol. 1 Table 4-7). */
+  x87 = false;
+  /** Sticky OR of raised FE_* bits; callers clear it before an operation. */
+  flags = 0;
+  /** x87: 1 when the last rounding rounded the magnitude up (FSW.C1), else 0. */
+  c1 = 0;
+  /** Result: f32 bits in lo; f64 lo/hi; f80 significand lo/hi + sign/exponent word in se. */
+  lo = 0;
+  hi = 0;
+  se = 0;
+  /** f80Rem: low three bits of the quotient (C0/C3/C1). */
+  q = 0;
+  /** f80Rem: 1 when the reduction is incomplete (C2). */
+  partial = 0;
+}
+
+// ---- formats -------------------------------------------------------------------------------------
+// Exponent-range codes for roundPack.
+const R32 = 0, R64 = 1, R80 = 2;
+const EMIN = [-126, -1022, -16382];
+const EMAX = [127, 1023, 16383];
+const BIAS = [127, 1023, 16383];
+/** x87 re-bias of an unmasked overflow / underflow result (SDM Vol. 1 8.5.4, 8.5.5). */
+const REBIAS = 24576;
+
+const TWO32 = 0x1_0000_0000;
+
+// ---- scratch registers -----------------------------------------------------------------------------
+// Unpacked operand (written by unpack32/64/80): sign, class, exponent, 64-bit significand.
+let uS = 0, uE = 0, uH = 0, uL = 0;
+// Working significand (96 bits) for roundPack.
+let r2 = 0, r1 = 0, r0 = 0;
+
+function clz64(hi: number, lo: number): number {
+  return hi !== 0 ? Math.clz32(hi) : 32 + Math.clz32(lo);
+}
+
+/** Unpacks binary32 bits; returns the class. Subnormals are normalised (uE below -126). */
+function unpack32(a: number): number {
+  const exp = (a >>> 23) & 0xff, frac = a & 0x7fffff;
+  uS = a >>> 31;
+  uL = 0;
+  if (exp === 0xff) {
+    if (frac === 0) return CLS_INF;
+    return (frac & 0x400000) !== 0 ? CLS_QNAN : CLS_SNAN;
+  }
+  if (exp === 0) {
+    if (frac === 0) return CLS_ZERO;
+    const lz = Math.clz32(frac);
+    uH = (frac << lz) >>> 0;
+    uE = -118 - lz;
+    return CLS_SUBNORMAL;
+  }
+  uH = ((0x800000 | frac) << 8) >>> 0;
+  uE = exp - 127;
+  return CLS_NORMAL;
+}
+
+function unpack64(lo: number, hi: number): number {
+  const exp = (hi >>> 20) & 0x7ff, fh = hi & 0xfffff;
+  uS = hi >>> 31;
+  if (exp === 0x7ff) {
+    if ((fh | lo) === 0) return CLS_INF;
+    return (fh & 0x80000) !== 0 ? CLS_QNAN : CLS_SNAN;
+  }
+  if (exp === 0) {
+    if ((fh | lo) === 0) return CLS_ZERO;
+    if (fh !== 0) {
+      const lz = Math.clz32(fh); // >= 12
+      uH = ((fh << lz) | (lo >>> (32 - lz))) >>> 0;
+      uL = (lo << lz) >>> 0;
+      uE = -1011 - lz;
+    } else {
+      const lz = Math.clz32(lo);
+      uH = (lo << lz) >>> 0;
+      uL = 0;
+      uE = -1043 - lz;
+    }
+    return CLS_SUBNORMAL;
+  }
+  uH = (((0x100000 | fh) << 11) | (lo >>> 21)) >>> 0;
+  uL = (lo << 11) >>> 0;
+  uE = exp - 1023;
+  return CLS_NORMAL;
+}
+
+/** Unpacks an f80; pseudo-denormals (exp 0, J = 1) are denormals with exponent -16382 (SDM 8.2.2). */
+function unpack80(lo: number, hi: number, se: number): number {
+  const exp = se & 0x7fff;
+  uS = (se >>> 15) & 1;
+  if (exp === 0x7fff) {
+    if ((hi & 0x80000000) === 0) return CLS_UNSUPPORTED;
+    if (((hi & 0x7fffffff) | lo) === 0) return CLS_INF;
+    return (hi & 0x40000000) !== 0 ? CLS_QNAN : CLS_SNAN;
+  }
+  if (exp === 0) {
+    if ((hi | lo) === 0) return CLS_ZERO;
+    const lz = clz64(hi, lo);
+    if (lz === 0) { uH = hi >>> 0; uL = lo >>> 0; }
+    else if (lz < 32) { uH = ((hi << lz) | (lo >>> (32 - lz))) >>> 0; uL = (lo << lz) >>> 0; }
+    else { uH = (lo << (lz - 32)) >>> 0; uL = 0; }
+    uE = -16382 - lz;
+    return CLS_SUBNORMAL;
+  }
+  if ((hi & 0x80000000) === 0) return CLS_UNSUPPORTED;
+  uH = hi >>> 0;
+  uL = lo >>> 0;
+  uE = exp - 16383;
+  return CLS_NORMAL;
+}
+
+export function f32Class(a: number): number { return unpack32(a >>> 0); }
+export function f64Class(lo: number, hi: number): number { return unpack64(lo >>> 0, hi >>> 0); }
+export function f80Class(lo: number, hi: number, se: number): number { return unpack80(lo >>> 0, hi >>> 0, se & 0xffff); }
+
+// ---- NaNs ----------------------------------------------------------------------------------------
+// Real indefinite (SDM Vol. 1 4.8.3.7): sign 1, quiet bit, rest 0.
+const F32_INDEF = 0xffc00000;
+const F64_INDEF_HI = 0xfff80000;
+const F80_INDEF_HI = 0xc0000000, F80_INDEF_SE = 0xffff;
+
+function setIndef(e: FpEnv, r: number): void {
+  e.flags |= FE_INVALID;
+  e.c1 = 0;
+  if (r === R32) { e.lo = F32_INDEF; e.hi = 0; e.se = 0; }
+  else if (r === R64) { e.lo = 0; e.hi = F64_INDEF_HI; e.se = 0; }
+  else { e.lo = 0; e.hi = F80_INDEF_HI; e.se = F80_INDEF_SE; }
+}
+
+function isNan(c: number): boolean { return c === CLS_QNAN || c === CLS_SNAN; }
+
+/**
+ * Two-operand NaN result (SDM Vol. 1 Table 4-7), at least one of a/b a NaN. SSE: the first source
+ * operand that is a NaN, quieted. x87: a QNaN over an SNaN; two of the same kind: the larger
+ * significand (equal: the positive one); quieted.
+ */
+function nan2_32(e: FpEnv, a: number, ca: number, b: number, cb: number): number {
+  if (ca === CLS_SNAN || cb === CLS_SNAN) e.flags |= FE_INVALID;
+  let r: number;
+  if (!isNan(cb)) r = a;
+  else if (!isNan(ca)) r = b;
+  else if (!e.x87) r = a;
+  else if (ca !== cb) r = ca === CLS_QNAN ? a : b;
+  else {
+    const ma = a & 0x3fffff, mb = b & 0x3fffff;
+    r = ma > mb ? a : mb > ma ? b : (a >>> 31) === 0 ? a : b;
+  }
+  e.c1 = 0;
+  return (e.lo = (r | 0x400000) >>> 0);
+}
+
+function nan2_64(e: FpEnv, alo: number, ahi: number, ca: number, blo: number, bhi: number, cb: number): void {
+  if (ca === CLS_SNAN || cb === CLS_SNAN) e.flags |= FE_INVALID;
+  let useA: boolean;
+  if (!isNan(cb)) useA = true;
+  else if (!isNan(ca)) useA = false;
+  else if (!e.x87) useA = true;
+  else if (ca !== cb) useA = ca === CLS_QNAN;
+  else {
+    const ma = ahi & 0x7ffff, mb = bhi & 0x7ffff;
+    if (ma !== mb) useA = ma > mb;
+    else if (alo !== blo) useA = alo > blo;
+    else useA = (ahi >>> 31) === 0;
+  }
+  e.c1 = 0;
+  e.se = 0;
+  if (useA) { e.lo = alo; e.hi = (ahi | 0x80000) >>> 0; }
+  else { e.lo = blo; e.hi = (bhi | 0x80000) >>> 0; }
+}
+
+function nan2_80(e: FpEnv, alo: number, ahi: number, ase: number, ca: number,
+                 blo: number, bhi: number, bse: number, cb: number): void {
+  if (ca === CLS_SNAN || cb === CLS_SNAN) e.flags |= FE_INVALID;
+  let useA: boolean;
+  if (!isNan(cb)) useA = true;
+  else if (!isNan(ca)) useA = false;
+  else if (!e.x87) useA = true;
+  else if (ca !== cb) useA = ca === CLS_QNAN;
+  else {
+    const ma = ahi & 0x3fffffff, mb = bhi & 0x3fffffff;
+    if (ma !== mb) useA = ma > mb;
+    else if (alo !== blo) useA = alo > blo;
+    else useA = (ase & 0x8000) === 0;
+  }
+  e.c1 = 0;
+  if (useA) { e.lo = alo; e.hi = (ahi | 0x40000000) >>> 0; e.se = ase; }
+  else { e.lo = blo; e.hi = (bhi | 0x40000000) >>> 0; e.se = bse; }
+}
+
+// ---- rounding --------------------------------------------------------------------------------------
+
+/** Rounding decision at `p` bits for the current r2:r1:r0; returns 2 = inexact+up, 1 = inexact, 0 = exact. */
+function roundDecision(p: number, sign: number, rc: number): number {
+  let lsb: number, rb: number, st: number;
+  if (p === 64) { lsb = r1 & 1; rb = r0 >>> 31; st = r0 & 0x7fffffff; }
+  else if (p === 53) { lsb = (r1 >>> 11) & 1; rb = (r1 >>> 10) & 1; st = (r1 & 0x3ff) | r0; }
+  else { lsb = (r2 >>> 8) & 1; rb = (r2 >>> 7) & 1; st = (r2 & 0x7f) | r1 | r0; }
+  if ((rb | st) === 0) return 0;
+  let up: boolean;
+  switch (rc) {
+    case RC_NEAREST: up = rb !== 0 && (st !== 0 || lsb !== 0); break;
+    case RC_DOWN: up = sign !== 0; break;
+    case RC_UP: up = sign === 0; break;
+    default: up = false;
+  }
+  return up ? 2 : 1;
+}
+
+/** True when the top p bits of r2:r1 are all ones (rounding up would carry out of the significand). */
+function topOnes(p: number): boolean {
+  if (p === 64) return r2 === 0xffffffff && r1 === 0xffffffff;
+  if (p === 53) return r2 === 0xffffffff && (r1 >>> 11) === 0x1fffff;
+  return (r2 >>> 8) === 0xffffff;
+}
+
+/** Truncates r2:r1:r0 to p bits and adds one unit in the last place if `up`; returns the carry out. */
+function applyRound(p: number, up: boolean): boolean {
+  r0 = 0;
+  if (p === 64) {
+    if (!up) return false;
+    r1 += 1;
+    if (r1 < TWO32) return false;
+    r1 = 0;
+    r2 += 1;
+  } else if (p === 53) {
+    r1 = (r1 & 0xfffff800) >>> 0;
+    if (!up) return false;
+    r1 += 0x800;
+    if (r1 < TWO32) return false;
+    r1 -= TWO32;
+    r2 += 1;
+  } else {
+    r1 = 0;
+    r2 = (r2 & 0xffffff00) >>> 0;
+    if (!up) return false;
+    r2 += 0x100;
+  }
+  if (r2 < TWO32) return false;
+  r2 = 0x80000000;
+  r1 = 0;
+  return true;
+}
+
+/** Shifts r2:r1:r0 right by n, OR-ing lost bits into bit 0 of r0. */
+function shiftRightJam(n: number): void {
+  if (n <= 0) return;
+  if (n >= 96) {
+    r0 = (r2 | r1 | r0) !== 0 ? 1 : 0;
+    r2 = r1 = 0;
+    return;
+  }
+  while (n >= 32) {
+    r0 = (r1 | (r0 !== 0 ? 1 : 0)) >>> 0;
+    r1 = r2;
+    r2 = 0;
+    n -= 32;
+  }
+  if (n > 0) {
+    const lost = (r0 << (32 - n)) !== 0 ? 1 : 0;
+    r0 = ((r0 >>> n) | (r1 << (32 - n)) | lost) >>> 0;
+    r1 = ((r1 >>> n) | (r2 << (32 - n))) >>> 0;
+    r2 = r2 >>> n;
+  }
+}
+
+/** Normalises r2:r1:r0 (non-zero) so bit 95 is set; returns the shift applied. */
+function normalize(): number {
+  let n = 0;
+  while (r2 === 0) {
+    r2 = r1; r1 = r0; r0 = 0; n += 32;
+  }
+  const lz = Math.clz32(r2);
+  if (lz !== 0) {
+    r2 = ((r2 << lz) | (r1 >>> (32 - lz))) >>> 0;
+    r1 = ((r1 << lz) | (r0 >>> (32 - lz))) >>> 0;
+    r0 = (r0 << lz) >>> 0;
+  }
+  return n + lz;
+}
+
+/** Writes a correctly signed zero of range r. */
+function packZero(e: FpEnv, sign: number, r: number): void {
+  if (r === R32) { e.lo = sign !== 0 ? 0x80000000 : 0; e.hi = 0; e.se = 0; }
+  else if (r === R64) { e.lo = 0; e.hi = sign !== 0 ? 0x80000000 : 0; e.se = 0; }
+  else { e.lo = 0; e.hi = 0; e.se = sign << 15; }
+}
+
+function packInf(e: FpEnv, sign: number, r: number): void {
+  if (r === R32) { e.lo = (sign !== 0 ? 0xff800000 : 0x7f800000); e.hi = 0; e.se = 0; }
+  else if (r === R64) { e.lo = 0; e.hi = sign !== 0 ? 0xfff00000 : 0x7ff00000; e.se = 0; }
+  else { e.lo = 0; e.hi = 0x80000000; e.se = (sign << 15) | 0x7fff; }
+}
+
+/** Largest finite magnitude with p significand bits in range r. */
+function packMax(e: FpEnv, sign: number, p: number, r: number): void {
+  if (r === R32) { e.lo = (sign !== 0 ? 0xff7fffff : 0x7f7fffff); e.hi = 0; e.se = 0; }
+  else if (r === R64) { e.lo = 0xffffffff; e.hi = sign !== 0 ? 0xffefffff : 0x7fefffff; e.se = 0; }
+  else {
+    e.hi = p === 24 ? 0xffffff00 : 0xffffffff;
+    e.lo = p === 64 ? 0xffffffff : p === 53 ? 0xfffff800 : 0;
+    e.se = (sign << 15) | 0x7ffe;
+  }
+}
+
+/** Packs r2:r1 (already rounded) with biased exponent be (0 for a denormal) into range r. */
+function packBits(e: FpEnv, sign: number, be: number, r: number): void {
+  if (r === R32) {
+    e.lo = ((sign << 31) | (be << 23) | ((r2 >>> 8) & 0x7fffff)) >>> 0;
+    e.hi = 0;
+    e.se = 0;
+  } else if (r === R64) {
+    e.hi = ((sign << 31) | (be << 20) | ((r2 >>> 11) & 0xfffff)) >>> 0;
+    e.lo = ((r2 << 21) | (r1 >>> 11)) >>> 0;
+    e.se = 0;
+  } else {
+    e.hi = r2;
+    e.lo = r1;
+    e.se = (sign << 15) | (be & 0x7fff);
+  }
+}
+
+/**
+ * Rounds sign * 1.f * 2^exp (f = r2:r1:r0 normalised, bit 95 set) to p
+ * significand bits in range r, raising OE/UE/PE per SDM Vol. 1 4.9.1.4/4.9.1.5 and the masks.
+ * `rebias` enables the x87 response to unmasked O/U (only for results that go to an x87 register).
+ */
+function roundPack(e: FpEnv, sign: number, exp: number, p: number, r: number, rebias: boolean): void {
+  const rc = e.rc;
+  const emin = EMIN[r]!, emax = EMAX[r]!, bias = BIAS[r]!;
+  if (exp < emin) {
+    // Tininess after rounding: the value rounded to p bits with an unbounded exponent is < 2^emin.
+    let tiny = true;
+    if (exp === emin - 1 && topOnes(p) && roundDecision(p, sign, rc) === 2) tiny = false;
+    if (tiny) {
+      if ((e.masks & FE_UNDERFLOW) === 0) {
+        // Unmasked underflow: flag UE whether exact or not (SDM 4.9.1.5).
+        e.flags |= FE_UNDERFLOW;
+        if (rebias) {
+          const d = roundDecision(p, sign, rc);
+          if (d !== 0) e.flags |= FE_INEXACT;
+          if (applyRound(p, d === 2)) exp++;
+          e.c1 = d === 2 ? 1 : 0;
+          packBits(e, sign, exp + bias + REBIAS, r);
+          return;
+        }
+      } else if (e.ftz) {
+        e.flags |= FE_UNDERFLOW | FE_INEXACT;
+        e.c1 = 0;
+        packZero(e, sign, r);
+        return;
+      }
+    }
+    shiftRightJam(emin - exp);
+    const d = roundDecision(p, sign, rc);
+    applyRound(p, d === 2);
+    e.c1 = d === 2 ? 1 : 0;
+    if (d !== 0) {
+      e.flags |= FE_INEXACT;
+      if (tiny) e.flags |= FE_UNDERFLOW;
+    }
+    packBits(e, sign, (r2 >>> 31) !== 0 ? 1 : 0, r);
+    return;
+  }
+  const d = roundDecision(p, sign, rc);
+  if (applyRound(p, d === 2)) exp++;
+  e.c1 = d === 2 ? 1 : 0;
+  if (d !== 0) e.flags |= FE_INEXACT;
+  if (exp > emax) {
+    e.flags |= FE_OVERFLOW;
+    if ((e.masks & FE_OVERFLOW) === 0 && rebias) {
+      packBits(e, sign, exp + bias - REBIAS, r);
+      return;
+    }
+    e.flags |= FE_INEXACT;
+    // Masked response (SDM Table 4-10): infinity, or the largest finite value when rounding toward 0.
+    if (rc === RC_NEAREST || (rc === RC_UP && sign === 0) || (rc === RC_DOWN && sign !== 0)) {
+      e.c1 = 1;
+      packInf(e, sign, r);
+    } else {
+      e.c1 = 0;
+      packMax(e, sign, p, r);
+    }
+    return;
+  }
+  packBits(e, sign, exp + bias, r);
+}
+
+/** True when an unmasked denormal-operand exception stops the operation (SDM 4.9.2: pre-computation). */
+function deStops(e: FpEnv): boolean {
+  return (e.flags & FE_DENORMAL & ~e.masks) !== 0;
+}
+
+// ---- operand staging -------------------------------------------------------------------------------
+// The two operands of a binary operation after unpacking (class, sign, exponent, significand).
+let aC = 0, aS = 0, aE = 0, aH = 0, aL = 0;
+let bC = 0, bS = 0, bE = 0, bH = 0, bL = 0;
+
+function takeA(c: number): void { aC = c; aS = uS; aE = uE; aH = uH; aL = uL; }
+function takeB(c: number): void { bC = c; bS = uS; bE = uE; bH = uH; bL = uL; }
+
+/** Applies DAZ and raises DE for subnormal operands of a binary operation (after NaN screening). */
+function denormals2(e: FpEnv, daz: boolean): void {
+  if (aC === CLS_SUBNORMAL) { if (daz) aC = CLS_ZERO; else e.flags |= FE_DENORMAL; }
+  if (bC === CLS_SUBNORMAL) { if (daz) bC = CLS_ZERO; else e.flags |= FE_DENORMAL; }
+}
+
+// ---- core operations on staged operands (finite, non-zero handled by callers) ------------------------
+
+const OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3;
+
+/**
+ * Common special-case handling + core for add/sub/mul/div; operands staged in the a/b scratch with classes
+ * already NaN-screened. Writes the result to e for range r at precision p.
+ */
+function arith(e: FpEnv, op: number, p: number, r: number, rebias: boolean): void {
+  const ac = aC, bc = bC;
+  if (op <= OP_SUB) {
+    const bs = op === OP_SUB ? bS ^ 1 : bS;
+    if (ac === CLS_INF || bc === CLS_INF) {
+      if (ac === CLS_INF && bc === CLS_INF && aS !== bs) { setIndef(e, r); return; }
+      if (deStops(e)) return;
+      e.c1 = 0;
+      packInf(e, ac === CLS_INF ? aS : bs, r);
+      return;
+    }
+    if (deStops(e)) return;
+    if (ac === CLS_ZERO || bc === CLS_ZERO) {
+      e.c1 = 0;
+      if (ac === CLS_ZERO && bc === CLS_ZERO) {
+        packZero(e, aS === bs ? aS : e.rc === RC_DOWN ? 1 : 0, r);
+        return;
+      }
+      // x + 0 = x, but x may need rounding (precision control, or a denormal flushed/flagged).
+      if (ac === CLS_ZERO) { aS = bs; aE = bE; aH = bH; aL = bL; }
+      r2 = aH; r1 = aL; r0 = 0;
+      roundPack(e, aS, aE, p, r, rebias);
+      return;
+    }
+    addCore(e, aS, aE, aH, aL, bs, bE, bH, bL, p, r, rebias);
+    return;
+  }
+  const sign = aS ^ bS;
+  if (op === OP_MUL) {
+    if (ac === CLS_INF || bc === CLS_INF) {
+      if (ac === CLS_ZERO || bc === CLS_ZERO) { setIndef(e, r); return; }
+      if (deStops(e)) return;
+      e.c1 = 0;
+      packInf(e, sign, r);
+      return;
+    }
+    if (deStops(e)) return;
+    if (ac === CLS_ZERO || bc === CLS_ZERO) { e.c1 = 0; packZero(e, sign, r); return; }
+    mulCore(e, sign, p, r, rebias);
+    return;
+  }
+  // OP_DIV
+  if (ac === CLS_INF) {
+    if (bc === CLS_INF) { setIndef(e, r); return; }
+    if (deStops(e)) return;
+    e.c1 = 0;
+    packInf(e, sign, r);
+    return;
+  }
+  if (bc === CLS_INF) {
+    if (deStops(e)) return;
+    e.c1 = 0;
+    packZero(e, sign, r);
+    return;
+  }
+  if (bc === CLS_ZERO) {
+    if (ac === CLS_ZERO) { setIndef(e, r); return; }
+    if (deStops(e)) return;
+    e.flags |= FE_DIVZERO;
+    e.c1 = 0;
+    packInf(e, sign, r);
+    return;
+  }
+  if (deStops(e)) return;
+  if (ac === CLS_ZERO) { e.c1 = 0; packZero(e, sign, r); return; }
+  divCore(e, sign, p, r, rebias);
+}
+
+/** Adds two finite non-zero values given as sign/exponent/64-bit significand. */
+function addCore(e: FpEnv, as: number, ae: number, ah: number, al: number,
+                 bs: number, be: number, bh: number, bl: number, p: number, r: number, rebias: boolean): void {
+  // Order by magnitude so that a >= b.
+  if (be > ae || (be === ae && (bh > ah || (bh === ah && bl > al)))) {
+    let t = as; as = bs; bs = t;
+    t = ae; ae = be; be = t;
+    t = ah; ah = bh; bh = t;
+    t = al; al = bl; bl = t;
+  }
+  // b aligned into r2:r1:r0.
+  r2 = bh; r1 = bl; r0 = 0;
+  shiftRightJam(ae - be);
+  let exp = ae;
+  if (as === bs) {
+    let s0 = r0, s1 = al + r1, s2 = ah + r2;
+    if (s1 >= TWO32) { s1 -= TWO32; s2 += 1; }
+    if (s2 >= TWO32) {
+      // Carry out: shift right one, keeping the sticky bit.
+      s0 = ((s0 >>> 1) | ((s1 & 1) << 31) | (s0 & 1)) >>> 0;
+      s1 = ((s1 >>> 1) | ((s2 & 1) << 31)) >>> 0;
+      s2 = 0x80000000 + ((s2 - TWO32) >>> 1);
+      exp++;
+    }
+    r2 = s2; r1 = s1; r0 = s0;
+  } else {
+    // a - b, a >= b.
+    let d0 = 0 - r0, d1 = al - r1, d2 = ah - r2;
+    if (d0 < 0) { d0 += TWO32; d1 -= 1; }
+    if (d1 < 0) { d1 += TWO32; d2 -= 1; }
+    if ((d2 | d1 | d0) === 0) {
+      e.c1 = 0;
+      packZero(e, e.rc === RC_DOWN ? 1 : 0, r);
+      return;
+    }
+    r2 = d2 >>> 0; r1 = d1 >>> 0; r0 = d0 >>> 0;
+    exp -= normalize();
+  }
+  roundPack(e, as, exp, p, r, rebias);
+}
+
+// 16-bit digits for the 64x64 product (exact: each partial product < 2^32, column sums < 2^35).
+const dA = new Float64Array(4), dB = new Float64Array(4), col = new Float64Array(8);
+
+function mulCore(e: FpEnv, sign: number, p: number, r: number, rebias: boolean): void {
+  dA[0] = aL & 0xffff; dA[1] = aL >>> 16; dA[2] = aH & 0xffff; dA[3] = aH >>> 16;
+  dB[0] = bL & 0xffff; dB[1] = bL >>> 16; dB[2] = bH & 0xffff; dB[3] = bH >>> 16;
+  for (let k = 0; k < 8; k++) col[k] = 0;
+  for (let i = 0; i < 4; i++) {
+    const x = dA[i]!;
+    if (x === 0) continue;
+    for (let j = 0; j < 4; j++) col[i + j]! += x * dB[j]!;
+  }
+  // Carry-propagate into 16-bit digits.
+  let carry = 0;
+  for (let k = 0; k < 8; k++) {
+    const v = col[k]! + carry;
+    const dig = v % 65536;
+    col[k] = dig;
+    carry = (v - dig) / 65536;
+  }
+  const p0 = col[0]! + col[1]! * 65536, p1 = col[2]! + col[3]! * 65536;
+  const p2 = col[4]! + col[5]! * 65536, p3 = col[6]! + col[7]! * 65536;
+  let exp = aE + bE;
+  // Product in [2^126, 2^128).
+  r2 = p3; r1 = p2; r0 = (p1 | (p0 !== 0 ? 1 : 0)) >>> 0;
+  if (p3 < 0x80000000) {
+    // Shift left one (bit 31 of p1 goes... p1's low bit becomes r0's bit 1; sticky stays in bit 0).
+    r2 = ((r2 << 1) | (r1 >>> 31)) >>> 0;
+    r1 = ((r1 << 1) | (r0 >>> 31)) >>> 0;
+    r0 = ((r0 << 1) | (r0 & 1)) >>> 0;
+  } else {
+    exp++;
+  }
+  roundPack(e, sign, exp, p, r, rebias);
+}
+
+/** Quotient bits generated per precision: p + 2 (one for a quotient below 1, one round bit). */
+function divCore(e: FpEnv, sign: number, p: number, r: number, rebias: boolean): void {
+  // Remainder rh:rl (rh may exceed 32 bits transiently), divisor bH:bL.
+  let rh = aH, rl = aL;
+  let exp = aE - bE;
+  const bh = bH, bl = bL;
+  if (rh < bh || (rh === bh && rl < bl)) {
+    rh = rh * 2 + (rl >>> 31);
+    rl = (rl << 1) >>> 0;
+    exp--;
+  }
+  const n = p + 2;
+  let q2 = 0, q1 = 0, q0 = 0;
+  for (let i = 0; i < n; i++) {
+    let bit = 0;
+    if (rh > bh || (rh === bh && rl >= bl)) {
+      let nl = rl - bl, nh = rh - bh;
+      if (nl < 0) { nl += TWO32; nh -= 1; }
+      rl = nl; rh = nh;
+      bit = 1;
+    }
+    if (bit !== 0) {
+      const pos = 95 - i;
+      if (pos >= 64) q2 |= 1 << (pos - 64);
+      else if (pos >= 32) q1 |= 1 << (pos - 32);
+      else q0 |= 1 << pos;
+    }
+    rh = rh * 2 + (rl >>> 31);
+    rl = (rl << 1) >>> 0;
+  }
+  r2 = q2 >>> 0; r1 = q1 >>> 0; r0 = (q0 | ((rh !== 0 || rl !== 0) ? 1 : 0)) >>> 0;
+  roundPack(e, sign, exp, p, r, rebias);
+}
+
+/**
+ * Square root of the staged operand a (finite, positive, non-zero), n root bits, sticky from the
+ * remainder. Radicand M = significand (doubled when the exponent is odd) read in bit pairs.
+ */
+function sqrtCore(e: FpEnv, n: number, p: number, r: number, rebias: boolean): void {
+  let mh = aH, ml = aL, ex = aE;
+  // M as a 65-bit value m64:mh:ml: radicand X = M / 2^63 in [1, 4).
+  let m64 = 0;
+  if ((ex & 1) !== 0) {
+    m64 = mh >>> 31;
+    mh = ((mh << 1) | (ml >>> 31)) >>> 0;
+    ml = (ml << 1) >>> 0;
+    ex -= 1;
+  }
+  // Remainder and root as hi (double, < 2^53) + lo (uint32).
+  let remH = 0, remL = 0, rootH = 0, rootL = 0;
+  let q2 = 0, q1 = 0, q0 = 0;
+  for (let i = 0; i < n; i++) {
+    // Next two radicand bits: M bits (64 - 2i, 63 - 2i).
+    const hiBit = 64 - 2 * i;
+    let pair: number;
+    if (hiBit === 64) pair = (m64 << 1) | (mh >>> 31);
+    else if (hiBit > 32) pair = (mh >>> (hiBit - 33)) & 3;
+    else if (hiBit === 32) pair = ((mh & 1) << 1) | (ml >>> 31);
+    else if (hiBit >= 1) pair = (ml >>> (hiBit - 1)) & 3;
+    else if (hiBit === 0) pair = (ml & 1) << 1;
+    else pair = 0;
+    // rem = rem * 4 + pair
+    let nl = remL * 4 + pair;
+    const cl = Math.floor(nl / TWO32);
+    nl -= cl * TWO32;
+    remH = remH * 4 + cl;
+    remL = nl;
+    // trial = root * 4 + 1
+    let tl = rootL * 4 + 1;
+    const ct = Math.floor(tl / TWO32);
+    tl -= ct * TWO32;
+    const th = rootH * 4 + ct;
+    // root = root * 2 (+1)
+    let ol = rootL * 2;
+    let oh = rootH * 2;
+    if (ol >= TWO32) { ol -= TWO32; oh += 1; }
+    if (remH > th || (remH === th && remL >= tl)) {
+      remL -= tl; remH -= th;
+      if (remL < 0) { remL += TWO32; remH -= 1; }
+      ol += 1;
+      const pos = 95 - i;
+      if (pos >= 64) q2 |= 1 << (pos - 64);
+      else if (pos >= 32) q1 |= 1 << (pos - 32);
+      else q0 |= 1 << pos;
+    }
+    rootH = oh; rootL = ol;
+  }
+  r2 = q2 >>> 0; r1 = q1 >>> 0; r0 = (q0 | ((remH !== 0 || remL !== 0) ? 1 : 0)) >>> 0;
+  roundPack(e, 0, ex / 2, p, r, rebias);
+}
+
+// ---- binary32 --------------------------------------------------------------------------------------
+
+function op32(e: FpEnv, op: number, a: number, b: number): number {
+  a >>>= 0; b >>>= 0;
+  const ca = unpack32(a); takeA(ca);
+  const cb = unpack32(b); takeB(cb);
+  if (isNan(ca) || isNan(cb)) return nan2_32(e, a, ca, b, cb);
+  denormals2(e, e.daz);
+  arith(e, op, 24, R32, false);
+  return e.lo;
+}
+
+export function f32Add(e: FpEnv, a: number, b: number): number { return op32(e, OP_ADD, a, b); }
+export function f32Sub(e: FpEnv, a: number, b: number): number { return op32(e, OP_SUB, a, b); }
+export function f32Mul(e: FpEnv, a: number, b: number): number { return op32(e, OP_MUL, a, b); }
+export function f32Div(e: FpEnv, a: number, b: number): number { return op32(e, OP_DIV, a, b); }
+
+export function f32Sqrt(e: FpEnv, a: number): number {
+  a >>>= 0;
+  const c = unpack32(a); takeA(c);
+  if (isNan(c)) return nan2_32(e, a, c, 0, CLS_ZERO);
+  if (c === CLS_SUBNORMAL) { if (e.daz) aC = CLS_ZERO; else e.flags |= FE_DENORMAL; }
+  sqrtSpecial(e, 26, 24, R32, false);
+  return e.lo;
+}
+
+/** sqrt special cases (after NaN screening) + core. */
+function sqrtSpecial(e: FpEnv, n: number, p: number, r: number, rebias: boolean): void {
+  if (aC === CLS_ZERO) { e.c1 = 0; packZero(e, aS, r); return; }
+  if (aS !== 0) { setIndef(e, r); return; }
+  if (deStops(e)) return;
+  if (aC === CLS_INF) { e.c1 = 0; packInf(e, 0, r); return; }
+  sqrtCore(e, n, p, r, rebias);
+}
+
+// ---- binary64 --------------------------------------------------------------------------------------
+
+function op64(e: FpEnv, op: number, alo: number, ahi: number, blo: number, bhi: number): void {
+  alo >>>= 0; ahi >>>= 0; blo >>>= 0; bhi >>>= 0;
+  const ca = unpack64(alo, ahi); takeA(ca);
+  const cb = unpack64(blo, bhi); takeB(cb);
+  if (isNan(ca) || isNan(cb)) { nan2_64(e, alo, ahi, ca, blo, bhi, cb); return; }
+  denormals2(e, e.daz);
+  arith(e, op, 53, R64, false);
+}
+
+export function f64Add(e: FpEnv, alo: number, ahi: number, blo: number, bhi: number): void { op64(e, OP_ADD, alo, ahi, blo, bhi); }
+export function f64Sub(e: FpEnv, alo: number, ahi: number, blo: number, bhi: number): void { op64(e, OP_SUB, alo, ahi, blo, bhi); }
+export function f64Mul(e: FpEnv, alo: number, ahi: number, blo: number, bhi: number): void { op64(e, OP_MUL, alo, ahi, blo, bhi); }
+export function f64Div(e: FpEnv, alo: number, ahi: number, blo: number, bhi: number): void { op64(e, OP_DIV, alo, ahi, blo, bhi); }
+
+export function f64Sqrt(e: FpEnv, lo: number, hi: number): void {
+  lo >>>= 0; hi >>>= 0;
+  const c = unpack64(lo, hi); takeA(c);
+  if (isNan(c)) { nan2_64(e, lo, hi, c, 0, 0, CLS_ZERO); return; }
+  if (c === CLS_SUBNORMAL) { if (e.daz) aC = CLS_ZERO; else e.flags |= FE_DENORMAL; }
+  sqrtSpecial(e, 55, 53, R64, false);
+}
+
+// ---- extended ----------------------------------------------------------------------------------------
+
+function op80(e: FpEnv, op: number, alo: number, ahi: number, ase: number, blo: number, bhi: number, bse: number): void {
+  alo >>>= 0; ahi >>>= 0; ase &= 0xffff; blo >>>= 0; bhi >>>= 0; bse &= 0xffff;
+  const ca = unpack80(alo, ahi, ase); takeA(ca);
+  const cb = unpack80(blo, bhi, bse); takeB(cb);
+  if (ca === CLS_UNSUPPORTED || cb === CLS_UNSUPPORTED) { setIndef(e, R80); return; }
+  if (isNan(ca) || isNan(cb)) { nan2_80(e, alo, ahi, ase, ca, blo, bhi, bse, cb); return; }
+  denormals2(e, false);
+  arith(e, op, e.prec, R80, e.x87);
+}
+
+export function f80Add(e: FpEnv, alo: number, ahi: number, ase: number, blo: number, bhi: number, bse: number): void { op80(e, OP_ADD, alo, ahi, ase, blo, bhi, bse); }
+export function f80Sub(e: FpEnv, alo: number, ahi: number, ase: number, blo: number, bhi: number, bse: number): void { op80(e, OP_SUB, alo, ahi, ase, blo, bhi, bse); }
+export function f80Mul(e: FpEnv, alo: number, ahi: number, ase: number, blo: number, bhi: number, bse: number): void { op80(e, OP_MUL, alo, ahi, ase, blo, bhi, bse); }
+export function f80Div(e: FpEnv, alo: number, ahi: number, ase: number, blo: number, bhi: number, bse: number): void { op80(e, OP_DIV, alo, ahi, ase, blo, bhi, bse); }
+
+export function f80Sqrt(e: FpEnv, lo: number, hi: number, se: number): void {
+  lo >>>= 0; hi >>>= 0; se &= 0xffff;
+  const c = unpack80(lo, hi, se); takeA(c);
+  if (c === CLS_UNSUPPORTED) { setIndef(e, R80); return; }
+  if (isNan(c)) { nan2_80(e, lo, hi, se, c, 0, 0, 0, CLS_ZERO); return; }
+  if (c === CLS_SUBNORMAL) e.flags |= FE_DENORMAL;
+  sqrtSpecial(e, 66, e.prec, R80, e.x87);
+}
+
+// ---- exact widening conversions ---------------------------------------------------------------------
+
+/** Writes the staged operand a (any class but NaN/unsupported) exactly as an f80. */
+function packA80(e: FpEnv): void {
+  e.c1 = 0;
+  if (aC === CLS_ZERO) { packZero(e, aS, R80); return; }
+  if (aC === CLS_INF) { packInf(e, aS, R80); return; }
+  e.lo = aL; e.hi = aH; e.se = (aS << 15) | (aE + 16383);
+}
+
+/** binary32 -> f80 (FLD m32fp): exact; SNaN -> IE + quieted; denormal -> DE (SDM Vol. 2 FLD). */
+export function f32ToF80(e: FpEnv, a: number): void {
+  a >>>= 0;
+  const c = unpack32(a); takeA(c);
+  if (isNan(c)) {
+    if (c === CLS_SNAN) e.flags |= FE_INVALID;
+    e.c1 = 0;
+    e.se = (uS << 15) | 0x7fff;
+    e.hi = (0xc0000000 | ((a & 0x3fffff) << 8)) >>> 0;
+    e.lo = 0;
+    return;
+  }
+  if (c === CLS_SUBNORMAL) { if (e.daz) { aC = CLS_ZERO; } else e.flags |= FE_DENORMAL; }
+  packA80(e);
+}
+
+export function f64ToF80(e: FpEnv, lo: number, hi: number): void {
+  lo >>>= 0; hi >>>= 0;
+  const c = unpack64(lo, hi); takeA(c);
+  if (isNan(c)) {
+    if (c === CLS_SNAN) e.flags |= FE_INVALID;
+    e.c1 = 0;
+    e.se = (uS << 15) | 0x7fff;
+    e.hi = (0xc0000000 | ((hi & 0x7ffff) << 11) | (lo >>> 21)) >>> 0;
+    e.lo = (lo << 11) >>> 0;
+    return;
+  }
+  if (c === CLS_SUBNORMAL) { if (e.daz) { aC = CLS_ZERO; } else e.flags |= FE_DENORMAL; }
+  packA80(e);
+}
+
+/** binary32 -> binary64 (CVTSS2SD): exact; SNaN -> IE + quieted; denormal -> DE unless DAZ. */
+export function f32ToF64(e: FpEnv, a: number): void {
+  a >>>= 0;
+  const c = unpack32(a); takeA(c);
+  e.c1 = 0;
+  e.se = 0;
+  if (isNan(c)) {
+    if (c === CLS_SNAN) e.flags |= FE_INVALID;
+    e.hi = ((uS << 31) | 0x7ff80000 | ((a & 0x3fffff) >>> 3)) >>> 0;
+    e.lo = (a << 29) >>> 0;
+    return;
+  }
+  if (c === CLS_SUBNORMAL) { if (e.daz) aC = CLS_ZERO; else e.flags |= FE_DENORMAL; }
+  if (aC === CLS_ZERO) { packZero(e, aS, R64); return; }
+  if (aC === CLS_INF) { packInf(e, aS, R64); return; }
+  r2 = aH; r1 = aL; r0 = 0;
+  packBits(e, aS, aE + 1023, R64);
+}
+
+// ---- narrowing conversions -------------------------------------------------------------------------
+
+/** Rounds the staged operand a (from a wider format) into range r at precision p. */
+function narrowA(e: FpEnv, p: number, r: number): void {
+  if (aC === CLS_ZERO) { e.c1 = 0; packZero(e, aS, r); return; }
+  if (aC === CLS_INF) { e.c1 = 0; packInf(e, aS, r); return; }
+  r2 = aH; r1 = aL; r0 = 0;
+  roundPack(e, aS, aE, p, r, false);
+}
+
+/** binary64 -> binary32 (CVTSD2SS): IE (SNaN), DE (unless DAZ), OE, UE, PE; FTZ. */
+export function f64ToF32(e: FpEnv, lo: number, hi: number): number {
+  lo >>>= 0; hi >>>= 0;
+  const c = unpack64(lo, hi); takeA(c);
+  if (isNan(c)) {
+    if (c === CLS_SNAN) e.flags |= FE_INVALID;
+    e.c1 = 0; e.hi = 0; e.se = 0;
+    return (e.lo = ((uS << 31) | 0x7fc00000 | ((hi & 0x7ffff) << 3) | (lo >>> 29)) >>> 0);
+  }
+  if (c === CLS_SUBNORMAL) { if (e.daz) aC = CLS_ZERO; else e.flags |= FE_DENORMAL; }
+  if (deStops(e)) return e.lo;
+  narrowA(e, 24, R32);
+  return e.lo;
+}
+
+function nan80To32(e: FpEnv, hi: number, se: number): number {
+  e.c1 = 0; e.hi = 0; e.se = 0;
+  return (e.lo = (((se & 0x8000) << 16) | 0x7fc00000 | ((hi >>> 8) & 0x3fffff)) >>> 0);
+}
+
+/** f80 -> binary32 (FST m32fp): IE (SNaN, unsupported), OE, UE, PE; no DE (SDM Vol. 2 FST). */
+export function f80ToF32(e: FpEnv, lo: number, hi: number, se: number): number {
+  lo >>>= 0; hi >>>= 0; se &= 0xffff;
+  const c = unpack80(lo, hi, se); takeA(c);
+  if (c === CLS_UNSUPPORTED) { setIndef(e, R32); return e.lo; }
+  if (isNan(c)) {
+    if (c === CLS_SNAN) e.flags |= FE_INVALID;
+    return nan80To32(e, hi, se);
+  }
+  narrowA(e, 24, R32);
+  return e.lo;
+}
+
+export function f80ToF64(e: FpEnv, lo: number, hi: number, se: number): void {
+  lo >>>= 0; hi >>>= 0; se &= 0xffff;
+  const c = unpack80(lo, hi, se); takeA(c);
+  if (c === CLS_UNSUPPORTED) { setIndef(e, R64); return; }
+  if (isNan(c)) {
+    if (c === CLS_SNAN) e.flags |= FE_INVALID;
+    e.c1 = 0; e.se = 0;
+    e.hi = (((se & 0x8000) << 16) | 0x7ff80000 | ((hi >>> 11) & 0x7ffff)) >>> 0;
+    e.lo = ((hi << 21) | (lo >>> 11)) >>> 0;
+    return;
+  }
+  narrowA(e, 53, R64);
+}
