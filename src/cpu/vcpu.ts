@@ -390,6 +390,8 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
       this.tlbGeneration = this.phys.generation;
     }
     this.sys.pendVector = -1;
+    // an exception injected for an RDMSR exit faults the instruction: EDX:EAX keep their values
+    if (this.pendingIn === 4 && this.sys.injKind === EV_EXCEPTION) this.pendingIn = 0;
     if (this.pendingIn !== 0 && !this.completeIn()) return this.exit;
     if (this.sys.injKind >= 0) {
       const sys = this.sys;

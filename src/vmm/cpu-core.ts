@@ -33,11 +33,8 @@ interface VcpuPendingFields {
 const PENDING_FIELDS = ['value', 'valueLo', 'valueHi', 'eax', 'ebx', 'ecx', 'edx', 'ripLo', 'ripHi', 'nextRipLo', 'nextRipHi', 'msr', 'port', 'size'] as const;
 import { LIN_OK as CORE_LIN_OK, LIN_PAGE_FAULT } from '../cpu/system/linear.js';
 import { ACC_READ, ACC_WRITE } from '../cpu/phys.js';
-import { S_RIP, S_MODE, S_SEG, SEG_STRIDE, SEG_BASE, CS, S_CR0, S_EFER, EFER_LMA } from '../cpu/state.js';
+import { S_RIP, S_MODE, S_SEG, SEG_STRIDE, SEG_BASE, CS } from '../cpu/state.js';
 
-const MSR_EFER = 0xc000_0080;
-/** EFER bits a guest may write: SCE (0), LME (8), NXE (11). */
-const EFER_WRITABLE = (1 << 0) | (1 << 8) | (1 << 11);
 
 /** PhysicalSpace over the machine's EPT (the access bits 1/2/4 are the EPT R/W/X bits). */
 export class EptPhysicalSpace implements PhysicalSpace {
@@ -80,8 +77,6 @@ export class InterpreterCore implements CpuCore {
   hostOffset = 0;
   /** Not used: this core applies Table 6-5 itself while delivering. */
   readonly nestedErrorCode = 0;
-  /** 1: an RDMSR exit awaits its value, 2: a WRMSR exit awaits completion. */
-  private pendingMsr = 0;
 
   constructor(private readonly memory: GuestMemory, id: number) {
     this.vcpu = new Vcpu(new EptPhysicalSpace(memory));
@@ -101,28 +96,9 @@ export class InterpreterCore implements CpuCore {
 
   run(maxInstructions: number): void {
     const ex = this.vcpu.exitRecord;
-    const u = this.vcpu.u;
-    if (this.pendingMsr !== 0) {
-      // Complete the RDMSR/WRMSR the last exit reported: EDX:EAX from the exit, RIP past it.
-      if (this.pendingMsr === 1) {
-        u[0] = ex.valueLo >>> 0; u[1] = 0; // RAX (bits 63:32 cleared, SDM RDMSR)
-        u[4] = ex.valueHi >>> 0; u[5] = 0; // RDX
-      }
-      u[S_RIP] = ex.nextRipLo;
-      u[S_RIP + 1] = ex.nextRipHi;
-      this.pendingMsr = 0;
-    }
-    let left = maxInstructions;
-    let retired = 0;
-    // The core raises `tpr-below-threshold` itself after a MOV to CR8 (System.tprThreshold).
-    for (;;) {
-      this.vcpu.run({ maxInstructions: left });
-      retired += ex.instructions;
-      left -= ex.instructions;
-      if (ex.reason === 'invalid-state' && this.msrInstruction(ex) && left > 0) continue;
-      break;
-    }
-    ex.instructions = retired;
+    // The core completes RDMSR/WRMSR, CPUID and IN exits itself at its next run, and raises
+    // `tpr-below-threshold` after a MOV to CR8 (System.tprThreshold).
+    this.vcpu.run({ maxInstructions });
     if ((ex.reason === 'ept-violation' || ex.reason === 'ept-misconfig' || ex.reason === 'mmio') && ex.insnLength === 0) {
       this.fetchInsnBytes(ex);
     }
@@ -153,9 +129,10 @@ export class InterpreterCore implements CpuCore {
 
   savePending(): CorePending | null {
     const f = this.vcpu as unknown as VcpuPendingFields;
-    if (f.pendingIn === 0 && this.pendingMsr === 0) return null;
+    if (f.pendingIn === 0) return null;
     const ex = this.vcpu.exitRecord;
-    const values = [f.pendingIn, f.pendingInSize, f.pendingAsz, f.pendingRep ? 1 : 0, this.pendingMsr];
+    // value 4 is reserved (0): it held an adapter-side MSR completion that the core now does itself
+    const values = [f.pendingIn, f.pendingInSize, f.pendingAsz, f.pendingRep ? 1 : 0, 0];
     for (const k of PENDING_FIELDS) values.push(ex[k] as number);
     return { reason: ex.reason, values };
   }
@@ -172,7 +149,6 @@ export class InterpreterCore implements CpuCore {
     f.pendingInSize = v[1]!;
     f.pendingAsz = v[2]!;
     f.pendingRep = v[3] === 1;
-    this.pendingMsr = v[4]!;
     PENDING_FIELDS.forEach((k, i) => {
       (ex as unknown as Record<string, number>)[k] = v[5 + i]!;
     });
@@ -180,69 +156,6 @@ export class InterpreterCore implements CpuCore {
 
   resetTsc(): void {
     this.vcpu.sys.resetTsc();
-  }
-
-  /** Forgets a pending RDMSR/WRMSR completion (the caller injected #GP for it instead). */
-  abortExit(): void {
-    this.pendingMsr = 0;
-  }
-
-  /**
-   * RDMSR (0F 32) / WRMSR (0F 30), which the integer core leaves to the system layer: IA32_EFER is
-   * kept in the register file here (SCE, LME, NXE writable; LMA read-only, SDM Vol. 3A §2.2.1);
-   * every other MSR becomes an `rdmsr`/`wrmsr` exit for the monitor (#GP(0) at CPL > 0).
-   * Returns true when the instruction was completed here and the run can go on.
-   */
-  private msrInstruction(ex: ExitRecord): boolean {
-    this.fetchInsnBytes(ex);
-    const b = ex.insnBytes;
-    if (ex.insnLength < 2 || b[0] !== 0x0f || (b[1] !== 0x30 && b[1] !== 0x32)) return false;
-    const u = this.vcpu.u;
-    const write = b[1] === 0x30;
-    if ((u[S_SEG + CS * SEG_STRIDE + 0]! & 3) !== 0 && (u[S_CR0]! & 1) !== 0) {
-      ex.reason = 'exception';
-      ex.vector = 13;
-      ex.hasErrorCode = true;
-      ex.errorCode = 0;
-      return false;
-    }
-    const msr = u[2]! >>> 0; // ECX
-    const next = ex.ripLo + 2;
-    const nlo = u[S_MODE] === 16 ? next & 0xffff : next >>> 0;
-    const nhi = u[S_MODE] === 64 && next >= 0x1_0000_0000 ? (ex.ripHi + 1) >>> 0 : ex.ripHi;
-    if (msr === MSR_EFER) {
-      if (write) {
-        const v = u[0]!;
-        if ((v & ~EFER_WRITABLE) !== 0 || u[4] !== 0) {
-          ex.reason = 'exception';
-          ex.vector = 13;
-          ex.hasErrorCode = true;
-          ex.errorCode = 0;
-          return false;
-        }
-        u[S_EFER] = (u[S_EFER]! & EFER_LMA) | v;
-      } else {
-        u[0] = u[S_EFER]!; u[1] = 0;
-        u[4] = 0; u[5] = 0;
-      }
-      u[S_RIP] = nlo;
-      u[S_RIP + 1] = nhi;
-      this.vcpu.updateMode();
-      return true;
-    }
-    ex.reason = write ? 'wrmsr' : 'rdmsr';
-    ex.msr = msr;
-    ex.nextRipLo = nlo;
-    ex.nextRipHi = nhi;
-    if (write) {
-      ex.valueLo = u[0]!;
-      ex.valueHi = u[4]!;
-    } else {
-      ex.valueLo = 0;
-      ex.valueHi = 0;
-    }
-    this.pendingMsr = write ? 2 : 1;
-    return false;
   }
 
   /**

@@ -263,3 +263,22 @@ describe('VM exits, one guest snippet each', () => {
     expect(g.next()).toEqual({ kind: 'sync', value: BigInt(GUEST_MAP.load + 14 * 0x100 + 2) });
   });
 });
+
+describe('an exception injected for an MSR exit', () => {
+  it('faults the RDMSR: EDX:EAX keep their values (SDM RDMSR: #GP(0) for an unimplemented MSR writes nothing)', () => {
+    const g = snippet(4);
+    const rd = g.next();
+    if (rd.kind !== 'exit' || rd.exit.reason !== 'rdmsr') throw new Error(`expected rdmsr, got ${rd.kind}`);
+    const r = g.vcpu.getRegisters();
+    g.vcpu.setRegisters({ ...r, rdx: 0x1234_5678_9abc_def0n });
+    rd.exit.valueLo = 0xaaaa_0001;
+    rd.exit.valueHi = 0xbbbb_0002;
+    const s = g.vcpu.getSpecialRegisters();
+    g.vcpu.setSpecialRegisters({ ...s, idt: { base: 0x18800n, limit: 64 * 16 - 1 } });
+    g.vcpu.inject({ kind: 'exception', vector: 13, errorCode: 0 });
+    // the #GP handler's first SYNC: its `mov dx, port` replaced only DX, so RDX[63:16] is what the
+    // caller set, not the exit's EDX value
+    g.expectSync(0x10d);
+    expect(g.vcpu.getRegisters().rdx >> 16n).toBe(0x1234_5678_9abcn);
+  });
+});
