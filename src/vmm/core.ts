@@ -72,6 +72,14 @@ export interface CpuCore {
   restorePending?(p: CorePending): void;
   /** RESET of the TSC: it reads 0 from now, IA32_TSC_ADJUST = 0 (SDM Vol. 3A Table 9-1). */
   resetTsc?(): void;
+  /**
+   * The MSRs the core keeps outside the register file (SYSENTER, STAR family, KERNEL_GS_BASE, PAT,
+   * MTRRs, MISC_ENABLE, TSC_ADJUST) as plain numbers for snapshots; restoreMsrs returns false for
+   * a list it cannot take; resetMsrs puts back the RESET values.
+   */
+  saveMsrs?(): number[];
+  restoreMsrs?(values: readonly number[]): boolean;
+  resetMsrs?(): void;
 }
 
 /** A pending completion in a snapshot: the exit's reason and the numbers the core needs. */

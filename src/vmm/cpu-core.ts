@@ -158,6 +158,18 @@ export class InterpreterCore implements CpuCore {
     this.vcpu.sys.resetTsc();
   }
 
+  saveMsrs(): number[] {
+    return this.vcpu.sys.msr.save();
+  }
+
+  restoreMsrs(values: readonly number[]): boolean {
+    return this.vcpu.sys.msr.restore(values);
+  }
+
+  resetMsrs(): void {
+    this.vcpu.sys.msr.reset();
+  }
+
   /**
    * Fills the exit's instruction bytes (up to 15, as NVMM's exit does) from guest memory at CS:RIP,
    * stopping at the first byte without RAM behind it.

@@ -125,6 +125,13 @@ export interface MachineState {
     intercepts: { debug: boolean; pause: boolean; tprThreshold: number };
     /** An exit waiting for the caller's value (IN, RDMSR, CPUID) when the snapshot was taken. */
     pending?: CorePending | null;
+    /**
+     * A caller-MMIO exit the instruction waits on (a read, or a write cut short): the access as the
+     * exit reported it, with the caller's value, and the instruction's bytes the assist resumes.
+     */
+    mmio?: { gpa: number; size: number; write: boolean; value: number; insn: number[] } | null;
+    /** The MSRs the core keeps outside the register file (CpuCore.saveMsrs). */
+    coreMsrs?: number[];
   }>;
   clock: ReturnType<VirtualClock['saveState']>;
   msrs: Array<[number, string]>;
@@ -468,6 +475,7 @@ export class Machine {
       }
       v.powerOn();
       v.core.resetTsc?.();
+      v.core.resetMsrs?.();
     }
     this.hpet?.reset();
     this.uart?.reset();
@@ -846,14 +854,13 @@ export class Machine {
   // ---- snapshots ----------------------------------------------------------------------------------
 
   /**
-   * Saves CPU, memory and device state between runs. An IN, RDMSR or CPUID exit waiting for its
-   * value is saved with the value the exit record holds at the time (store it before saving); an
-   * MMIO exit awaiting completion is refused (InvalidStateError).
+   * Saves CPU, memory and device state between runs. An IN, RDMSR, CPUID or caller-MMIO exit
+   * waiting for its value is saved with the value the exit record holds at the time (store it
+   * before saving); the restored machine completes the instruction with it.
    * Not saved: caller handlers (onIo/onMmio/onMsr: register them again on the restored machine),
    * EPT accessed/dirty bits and the dirty log (guest-invisible), statistics.
    */
   saveState(): MachineState {
-    if (this.pendingMmio.some((p) => p)) throw new InvalidStateError('an MMIO exit awaits completion; run() once more before saving');
     const host = this.memory.host;
     const segments = host.segments.map((seg) => {
       const chunks: Array<{ offset: number; bytes: Uint8Array }> = [];
@@ -886,6 +893,8 @@ export class Machine {
         cpuid: v.cpuid.save(),
         intercepts: { ...v.intercepts },
         pending: v.core.savePending?.() ?? null,
+        mmio: this.pendingMmio[v.id] ? this.saveMmioExit(v.core.exit) : null,
+        ...(v.core.saveMsrs ? { coreMsrs: v.core.saveMsrs() } : {}),
       })),
       clock: this.clock.saveState(),
       msrs: this.msrs.save(),
@@ -931,6 +940,13 @@ export class Machine {
         if (!v.core.restorePending) throw new InvalidArgumentError(`snapshot vCPU ${i} has a pending ${sv.pending.reason} completion this core cannot take`);
         v.core.restorePending(sv.pending);
       }
+      if (sv.coreMsrs && !(v.core.restoreMsrs?.(sv.coreMsrs) ?? false)) {
+        throw new InvalidArgumentError(`snapshot vCPU ${i} has ${Array.isArray(sv.coreMsrs) ? sv.coreMsrs.length : 'no'} core MSR values this core cannot take`);
+      }
+      if (sv.mmio) {
+        m.restoreMmioExit(i, v.core.exit, sv.mmio);
+        m.pendingMmio[i] = true;
+      }
     });
     m.msrs.restore(state.msrs);
     const d = state.devices as Record<string, never>;
@@ -946,6 +962,32 @@ export class Machine {
     m.exitCode = state.exitCode ?? undefined;
     m.next = state.next;
     return m;
+  }
+
+  private saveMmioExit(exit: ExitRecord): { gpa: number; size: number; write: boolean; value: number; insn: number[] } {
+    return {
+      gpa: exit.gpaLo + exit.gpaHi * 2 ** 32, size: exit.size, write: exit.write, value: exit.value >>> 0,
+      insn: Array.from(exit.insnBytes.subarray(0, exit.insnLength)),
+    };
+  }
+
+  /** Puts a saved caller-MMIO exit back into a core's exit record (validated first: a failed restore throws). */
+  private restoreMmioExit(i: number, exit: ExitRecord, p: { gpa: number; size: number; write: boolean; value: number; insn: number[] }): void {
+    const byte = (x: unknown): boolean => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 255;
+    if (!Number.isInteger(p.gpa) || p.gpa < 0 || p.gpa >= 2 ** 52 || ![1, 2, 4, 8].includes(p.size) || typeof p.write !== 'boolean' ||
+        !Number.isInteger(p.value) || p.value < 0 || p.value > 0xffff_ffff || !Array.isArray(p.insn) || p.insn.length < 1 || p.insn.length > 15 || !p.insn.every(byte)) {
+      throw new InvalidArgumentError(`snapshot vCPU ${i} has a malformed MMIO completion (gpa ${hex(p.gpa)}, size ${p.size}, ${Array.isArray(p.insn) ? p.insn.length : 'no'} instruction bytes)`);
+    }
+    exit.reason = 'mmio';
+    exit.gpaLo = p.gpa >>> 0;
+    exit.gpaHi = Math.floor(p.gpa / 2 ** 32);
+    exit.size = p.size;
+    exit.write = p.write;
+    exit.value = p.value;
+    exit.valueHi = 0;
+    exit.insnBytes.fill(0);
+    exit.insnBytes.set(p.insn);
+    exit.insnLength = p.insn.length;
   }
 
   /** Throws unless the machine can run (used by loaders and the harness). */

@@ -75,4 +75,41 @@ export class MsrStore {
   /** Variable MTRRs 0x200..0x20F and the 11 fixed-range MTRRs, as lo/hi pairs. */
   readonly mtrrVar = new Uint32Array(32);
   readonly mtrrFixed = new Uint32Array(22);
+
+  /** Every stored value as uint32 numbers in a fixed order (snapshots). */
+  save(): number[] {
+    const out: number[] = SCALAR_FIELDS.map((k) => this[k] >>> 0);
+    out.push(...this.mtrrVar, ...this.mtrrFixed);
+    return out;
+  }
+
+  /** Puts back what `save` returned; returns false (and changes nothing) for a malformed list. */
+  restore(v: readonly number[]): boolean {
+    const n = SCALAR_FIELDS.length;
+    if (!Array.isArray(v) || v.length !== n + 54 || !v.every((x) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff)) return false;
+    SCALAR_FIELDS.forEach((k, i) => { this[k] = v[i]!; });
+    this.mtrrVar.set(v.slice(n, n + 32));
+    this.mtrrFixed.set(v.slice(n + 32, n + 54));
+    return true;
+  }
+
+  /**
+   * RESET values (SDM Vol. 3A Table 9-1: PAT 0007040600070406H, MTRRs disabled; Vol. 4 Table 2-2);
+   * IA32_APIC_BASE is the LAPIC's and is left to it.
+   */
+  reset(): void {
+    const lo = this.apicBaseLo, hi = this.apicBaseHi;
+    this.restore(POWER_ON);
+    this.apicBaseLo = lo;
+    this.apicBaseHi = hi;
+  }
 }
+
+/** The scalar fields of MsrStore, in snapshot order. */
+const SCALAR_FIELDS = [
+  'apicBaseLo', 'apicBaseHi', 'tscAdjustLo', 'tscAdjustHi', 'sysenterCs', 'sysenterEspLo', 'sysenterEspHi',
+  'sysenterEipLo', 'sysenterEipHi', 'miscEnableLo', 'miscEnableHi', 'patLo', 'patHi', 'starLo', 'starHi',
+  'lstarLo', 'lstarHi', 'cstarLo', 'cstarHi', 'fmask', 'kgsLo', 'kgsHi', 'mtrrDefType',
+] as const satisfies readonly (keyof MsrStore)[];
+
+const POWER_ON = new MsrStore().save();
