@@ -713,7 +713,7 @@ export class Machine {
     const r = this.assist.emulate(this.insn, core.u32, this.assistMemory);
     this.current = null;
     if (r === ASSIST_UNSUPPORTED) return REPORT;
-    v.touch();
+    v.registersChanged();
     v.stats.mmioAssists++;
     if (this.unownedGpa >= 0) {
       // A piece of the access fell on a GPA with neither RAM nor a device: an EPT violation.

@@ -174,6 +174,16 @@ export class MachineVcpu {
     this.touch();
   }
 
+  /**
+   * The monitor's memory assist changed general registers, RIP or the status flags only: the
+   * cached records are dropped, but nothing the core derives from the register file (mode, CPL,
+   * paging, soft TLB) changed, so the next entry does not re-derive it (a full `touch` per MMIO
+   * access cost more than the access).
+   */
+  registersChanged(): void {
+    this.cachedRegs = null;
+  }
+
   /** Marks the register file changed by the monitor: caches dropped, core re-derives at entry. */
   touch(): void {
     this.dirty = true;
