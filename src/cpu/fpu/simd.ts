@@ -28,6 +28,7 @@ import { Mnemonic, OpKind } from '../decoder/insn.js';
 import { S_CR0, S_CR4, S_FPR, S_FSW, S_FTW, FPR_STRIDE, FPR_SE } from '../state.js';
 import { C_NEXT, V_GP, V_MF, V_NM, V_UD, type FpuCpu } from './cpu.js';
 import { execSimdInt } from './simd-int.js';
+import { execSimdFp } from './simd-fp.js';
 
 const CR0_EM = 4, CR0_TS = 8, CR0_NE = 0x20, CR4_OSFXSR = 1 << 9;
 const RC_MM = 10, RC_XMM = 11;
@@ -70,15 +71,6 @@ const UNALIGNED = new Uint8Array(Mnemonic.VexUnsupported + 1);
 /** Whether the mnemonic is executed by the floating-point half (simd-fp.ts). */
 export function isSimdFpMnemonic(m: number): boolean {
   return FP[m] === 1;
-}
-
-/**
- * Until simd-fp.ts lands: the FP mnemonics raise #UD after the availability checks (as a CPU that
- * lacks them). Replaced by the import of `execSimdFp`.
- */
-function execSimdFp(cpu: FpuCpu, d: DI): number {
-  void d;
-  return cpu.raise(V_UD, false, 0);
 }
 
 export function execSimd(cpu: FpuCpu, d: DI): number {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { S_CR0, S_CR4, S_FSW, S_FTW, S_FPR } from '../../../src/cpu/state.js';
 import { machine, go, setXmm, xmm, setMm, mm, DATA, CODE_BASE } from './simd-harness.js';
 
-const EM = 4, TS = 8, NE = 0x20, OSFXSR = 1 << 9;
+const EM = 4, TS = 8, NE = 0x20;
 // paddb xmm1, xmm2
 const PADDB_X = '66 0f fc ca';
 // paddb mm1, mm2
