@@ -67,6 +67,12 @@ const TWO32 = 0x1_0000_0000;
 let uS = 0, uE = 0, uH = 0, uL = 0;
 // Working significand (96 bits) for roundPack.
 let r2 = 0, r1 = 0, r0 = 0;
+/**
+ * A denormal operand seen by denormals2 / the unary operations, not yet reported: the host reports
+ * DE only when the operation goes on to compute (an invalid operation or a division by zero
+ * reports IE / ZE alone), so it is raised by deStops on the computing paths.
+ */
+let pendDE = 0;
 
 function clz64(hi: number, lo: number): number {
   return hi !== 0 ? Math.clz32(hi) : 32 + Math.clz32(lo);
@@ -157,6 +163,7 @@ const F64_INDEF_HI = 0xfff80000;
 const F80_INDEF_HI = 0xc0000000, F80_INDEF_SE = 0xffff;
 
 function setIndef(e: FpEnv, r: number): void {
+  pendDE = 0;
   e.flags |= FE_INVALID;
   e.c1 = 0;
   if (r === R32) { e.lo = F32_INDEF; e.hi = 0; e.se = 0; }
@@ -422,9 +429,16 @@ function roundPack(e: FpEnv, sign: number, exp: number, p: number, r: number, re
   packBits(e, sign, exp + bias, r);
 }
 
-/** True when an unmasked denormal-operand exception stops the operation (SDM 4.9.2: pre-computation). */
+
+/**
+ * Raises a pending DE; true when it is unmasked, which stops the operation (DE is a pre-computation
+ * exception, SDM Vol. 1 4.9.2 / 11.5.2).
+ */
 function deStops(e: FpEnv): boolean {
-  return (e.flags & FE_DENORMAL & ~e.masks) !== 0;
+  if (pendDE === 0) return false;
+  pendDE = 0;
+  e.flags |= FE_DENORMAL;
+  return (e.masks & FE_DENORMAL) === 0;
 }
 
 // ---- operand staging -------------------------------------------------------------------------------
@@ -436,9 +450,10 @@ function takeA(c: number): void { aC = c; aS = uS; aE = uE; aH = uH; aL = uL; }
 function takeB(c: number): void { bC = c; bS = uS; bE = uE; bH = uH; bL = uL; }
 
 /** Applies DAZ and raises DE for subnormal operands of a binary operation (after NaN screening). */
-function denormals2(e: FpEnv, daz: boolean): void {
-  if (aC === CLS_SUBNORMAL) { if (daz) aC = CLS_ZERO; else e.flags |= FE_DENORMAL; }
-  if (bC === CLS_SUBNORMAL) { if (daz) bC = CLS_ZERO; else e.flags |= FE_DENORMAL; }
+function denormals2(daz: boolean): void {
+  pendDE = 0;
+  if (aC === CLS_SUBNORMAL) { if (daz) aC = CLS_ZERO; else pendDE = 1; }
+  if (bC === CLS_SUBNORMAL) { if (daz) bC = CLS_ZERO; else pendDE = 1; }
 }
 
 // ---- core operations on staged operands (finite, non-zero handled by callers) ------------------------
@@ -506,7 +521,7 @@ function arith(e: FpEnv, op: number, p: number, r: number, rebias: boolean): voi
   }
   if (bc === CLS_ZERO) {
     if (ac === CLS_ZERO) { setIndef(e, r); return; }
-    if (deStops(e)) return;
+    pendDE = 0;
     e.flags |= FE_DIVZERO;
     e.c1 = 0;
     packInf(e, sign, r);
@@ -692,7 +707,7 @@ function op32(e: FpEnv, op: number, a: number, b: number): number {
   const ca = unpack32(a); takeA(ca);
   const cb = unpack32(b); takeB(cb);
   if (isNan(ca) || isNan(cb)) return nan2_32(e, a, ca, b, cb);
-  denormals2(e, e.daz);
+  denormals2(e.daz);
   arith(e, op, 24, R32, false);
   return e.lo;
 }
@@ -706,7 +721,8 @@ export function f32Sqrt(e: FpEnv, a: number): number {
   a >>>= 0;
   const c = unpack32(a); takeA(c);
   if (isNan(c)) return nan2_32(e, a, c, 0, CLS_ZERO);
-  if (c === CLS_SUBNORMAL) { if (e.daz) aC = CLS_ZERO; else e.flags |= FE_DENORMAL; }
+  pendDE = 0;
+  if (c === CLS_SUBNORMAL) { if (e.daz) aC = CLS_ZERO; else pendDE = 1; }
   sqrtSpecial(e, 26, 24, R32, false);
   return e.lo;
 }
@@ -727,7 +743,7 @@ function op64(e: FpEnv, op: number, alo: number, ahi: number, blo: number, bhi: 
   const ca = unpack64(alo, ahi); takeA(ca);
   const cb = unpack64(blo, bhi); takeB(cb);
   if (isNan(ca) || isNan(cb)) { nan2_64(e, alo, ahi, ca, blo, bhi, cb); return; }
-  denormals2(e, e.daz);
+  denormals2(e.daz);
   arith(e, op, 53, R64, false);
 }
 
@@ -740,7 +756,8 @@ export function f64Sqrt(e: FpEnv, lo: number, hi: number): void {
   lo >>>= 0; hi >>>= 0;
   const c = unpack64(lo, hi); takeA(c);
   if (isNan(c)) { nan2_64(e, lo, hi, c, 0, 0, CLS_ZERO); return; }
-  if (c === CLS_SUBNORMAL) { if (e.daz) aC = CLS_ZERO; else e.flags |= FE_DENORMAL; }
+  pendDE = 0;
+  if (c === CLS_SUBNORMAL) { if (e.daz) aC = CLS_ZERO; else pendDE = 1; }
   sqrtSpecial(e, 55, 53, R64, false);
 }
 
@@ -752,7 +769,7 @@ function op80(e: FpEnv, op: number, alo: number, ahi: number, ase: number, blo: 
   const cb = unpack80(blo, bhi, bse); takeB(cb);
   if (ca === CLS_UNSUPPORTED || cb === CLS_UNSUPPORTED) { setIndef(e, R80); return; }
   if (isNan(ca) || isNan(cb)) { nan2_80(e, alo, ahi, ase, ca, blo, bhi, bse, cb); return; }
-  denormals2(e, false);
+  denormals2(false);
   arith(e, op, e.prec, R80, e.x87);
 }
 
@@ -766,7 +783,7 @@ export function f80Sqrt(e: FpEnv, lo: number, hi: number, se: number): void {
   const c = unpack80(lo, hi, se); takeA(c);
   if (c === CLS_UNSUPPORTED) { setIndef(e, R80); return; }
   if (isNan(c)) { nan2_80(e, lo, hi, se, c, 0, 0, 0, CLS_ZERO); return; }
-  if (c === CLS_SUBNORMAL) e.flags |= FE_DENORMAL;
+  pendDE = c === CLS_SUBNORMAL ? 1 : 0;
   sqrtSpecial(e, 66, e.prec, R80, e.x87);
 }
 
@@ -849,7 +866,8 @@ export function f64ToF32(e: FpEnv, lo: number, hi: number): number {
     e.c1 = 0; e.hi = 0; e.se = 0;
     return (e.lo = ((uS << 31) | 0x7fc00000 | ((hi & 0x7ffff) << 3) | (lo >>> 29)) >>> 0);
   }
-  if (c === CLS_SUBNORMAL) { if (e.daz) aC = CLS_ZERO; else e.flags |= FE_DENORMAL; }
+  pendDE = 0;
+  if (c === CLS_SUBNORMAL) { if (e.daz) aC = CLS_ZERO; else pendDE = 1; }
   if (deStops(e)) return e.lo;
   narrowA(e, 24, R32);
   return e.lo;
@@ -885,4 +903,373 @@ export function f80ToF64(e: FpEnv, lo: number, hi: number, se: number): void {
     return;
   }
   narrowA(e, 53, R64);
+}
+
+// ---- compares ----------------------------------------------------------------------------------------
+
+/** Compares the staged operands (finite/inf/zero, DAZ already applied). */
+function cmpStaged(): number {
+  const az = aC === CLS_ZERO, bz = bC === CLS_ZERO;
+  if (az && bz) return CMP_EQ;
+  if (az) return bS !== 0 ? CMP_GT : CMP_LT;
+  if (bz) return aS !== 0 ? CMP_LT : CMP_GT;
+  if (aS !== bS) return aS !== 0 ? CMP_LT : CMP_GT;
+  let m: number;
+  if (aC === CLS_INF) m = bC === CLS_INF ? 0 : 1;
+  else if (bC === CLS_INF) m = -1;
+  else if (aE !== bE) m = aE > bE ? 1 : -1;
+  else if (aH !== bH) m = aH > bH ? 1 : -1;
+  else if (aL !== bL) m = aL > bL ? 1 : -1;
+  else m = 0;
+  if (aS !== 0) m = -m;
+  return m > 0 ? CMP_GT : m < 0 ? CMP_LT : CMP_EQ;
+}
+
+/** Unordered result: IE for an SNaN, or for any NaN when !quiet (COMISS/FCOM vs UCOMISS/FUCOM). */
+function cmpNan(e: FpEnv, ca: number, cb: number, quiet: boolean): number {
+  if (!quiet || ca === CLS_SNAN || cb === CLS_SNAN || ca === CLS_UNSUPPORTED || cb === CLS_UNSUPPORTED) e.flags |= FE_INVALID;
+  return CMP_UN;
+}
+
+export function f32Cmp(e: FpEnv, a: number, b: number, quiet: boolean): number {
+  const ca = unpack32(a >>> 0); takeA(ca);
+  const cb = unpack32(b >>> 0); takeB(cb);
+  if (isNan(ca) || isNan(cb)) return cmpNan(e, ca, cb, quiet);
+  denormals2(e.daz);
+  deStops(e);
+  return cmpStaged();
+}
+
+export function f64Cmp(e: FpEnv, alo: number, ahi: number, blo: number, bhi: number, quiet: boolean): number {
+  const ca = unpack64(alo >>> 0, ahi >>> 0); takeA(ca);
+  const cb = unpack64(blo >>> 0, bhi >>> 0); takeB(cb);
+  if (isNan(ca) || isNan(cb)) return cmpNan(e, ca, cb, quiet);
+  denormals2(e.daz);
+  deStops(e);
+  return cmpStaged();
+}
+
+export function f80Cmp(e: FpEnv, alo: number, ahi: number, ase: number, blo: number, bhi: number, bse: number, quiet: boolean): number {
+  const ca = unpack80(alo >>> 0, ahi >>> 0, ase & 0xffff); takeA(ca);
+  const cb = unpack80(blo >>> 0, bhi >>> 0, bse & 0xffff); takeB(cb);
+  if (isNan(ca) || isNan(cb) || ca === CLS_UNSUPPORTED || cb === CLS_UNSUPPORTED) return cmpNan(e, ca, cb, quiet);
+  denormals2(false);
+  deStops(e);
+  return cmpStaged();
+}
+
+// ---- integers -> float ---------------------------------------------------------------------------------
+
+/** Packs the integer sign * hi:lo (magnitude, uint32 halves) into range r at p bits. */
+function fromInt(e: FpEnv, sign: number, hi: number, lo: number, p: number, r: number): void {
+  if ((hi | lo) === 0) { e.c1 = 0; packZero(e, 0, r); return; }
+  r2 = hi; r1 = lo; r0 = 0;
+  const n = normalize();
+  roundPack(e, sign, 63 - n, p, r, false);
+}
+
+export function i32ToF32(e: FpEnv, v: number): number {
+  v |= 0;
+  fromInt(e, v < 0 ? 1 : 0, 0, Math.abs(v) >>> 0, 24, R32);
+  return e.lo;
+}
+export function i32ToF64(e: FpEnv, v: number): void { v |= 0; fromInt(e, v < 0 ? 1 : 0, 0, Math.abs(v) >>> 0, 53, R64); }
+export function i32ToF80(e: FpEnv, v: number): void { v |= 0; fromInt(e, v < 0 ? 1 : 0, 0, Math.abs(v) >>> 0, 64, R80); }
+
+let nHi = 0, nLo = 0;
+/** Magnitude of the two's complement lo/hi into nHi:nLo; returns the sign. */
+function abs64(lo: number, hi: number): number {
+  lo >>>= 0; hi >>>= 0;
+  if ((hi & 0x80000000) === 0) { nHi = hi; nLo = lo; return 0; }
+  nLo = (~lo + 1) >>> 0;
+  nHi = (~hi + (nLo === 0 ? 1 : 0)) >>> 0;
+  return 1;
+}
+export function i64ToF32(e: FpEnv, lo: number, hi: number): number { const s = abs64(lo, hi); fromInt(e, s, nHi, nLo, 24, R32); return e.lo; }
+export function i64ToF64(e: FpEnv, lo: number, hi: number): void { const s = abs64(lo, hi); fromInt(e, s, nHi, nLo, 53, R64); }
+export function i64ToF80(e: FpEnv, lo: number, hi: number): void { const s = abs64(lo, hi); fromInt(e, s, nHi, nLo, 64, R80); }
+
+// ---- float -> integer ------------------------------------------------------------------------------------
+
+function intIndef(e: FpEnv, bits: number): void {
+  e.flags |= FE_INVALID;
+  e.c1 = 0;
+  if (bits === 64) { e.lo = 0; e.hi = 0x80000000; }
+  else { e.lo = bits === 32 ? 0x80000000 : 0x8000; e.hi = 0; }
+}
+
+/**
+ * Converts the staged operand a to a `bits`-bit integer: rounding by rc (or toward zero), PE when
+ * inexact; out of range, NaN or infinity -> IE and the integer indefinite (SDM Vol. 1 4.8.3.7).
+ */
+function toInt(e: FpEnv, bits: number, rc: number): void {
+  const c = aC;
+  if (c === CLS_ZERO) { e.lo = 0; e.hi = 0; e.c1 = 0; return; }
+  if (c !== CLS_NORMAL && c !== CLS_SUBNORMAL) { intIndef(e, bits); return; }
+  if (aE > 63) { intIndef(e, bits); return; }
+  r2 = aH; r1 = aL; r0 = 0;
+  shiftRightJam(63 - aE);
+  // Integer part in r2:r1, fraction (with sticky) in r0.
+  const rb = r0 >>> 31, st = r0 & 0x7fffffff, inexact = (r0 !== 0);
+  let up = false;
+  if (inexact) {
+    switch (rc) {
+      case RC_NEAREST: up = rb !== 0 && (st !== 0 || (r1 & 1) !== 0); break;
+      case RC_DOWN: up = aS !== 0; break;
+      case RC_UP: up = aS === 0; break;
+      default: up = false;
+    }
+  }
+  let hi = r2, lo = r1;
+  if (up) {
+    lo += 1;
+    if (lo >= TWO32) { lo = 0; hi += 1; if (hi >= TWO32) { intIndef(e, bits); return; } }
+  }
+  // Range: magnitude <= 2^(bits-1) - 1, or 2^(bits-1) when negative.
+  let ok: boolean;
+  if (bits === 64) ok = hi < 0x80000000 || (aS !== 0 && hi === 0x80000000 && lo === 0);
+  else {
+    const lim = bits === 32 ? 0x80000000 : 0x8000;
+    ok = hi === 0 && (lo < lim || (aS !== 0 && lo === lim));
+  }
+  if (!ok) { intIndef(e, bits); return; }
+  if (inexact) e.flags |= FE_INEXACT;
+  e.c1 = up ? 1 : 0;
+  if (aS !== 0 && (hi | lo) !== 0) {
+    lo = (~lo + 1) >>> 0;
+    hi = (~hi + (lo === 0 ? 1 : 0)) >>> 0;
+  }
+  if (bits === 64) { e.lo = lo >>> 0; e.hi = hi >>> 0; }
+  else { e.lo = bits === 32 ? lo >>> 0 : lo & 0xffff; e.hi = 0; }
+}
+
+/** binary32 -> int16/32/64 (CVTSS2SI / CVTTSS2SI): IE, PE; DAZ applies, no DE. */
+export function f32ToInt(e: FpEnv, a: number, bits: number, trunc: boolean): void {
+  const c = unpack32(a >>> 0); takeA(c);
+  if (c === CLS_SUBNORMAL && e.daz) aC = CLS_ZERO;
+  toInt(e, bits, trunc ? RC_ZERO : e.rc);
+}
+export function f64ToInt(e: FpEnv, lo: number, hi: number, bits: number, trunc: boolean): void {
+  const c = unpack64(lo >>> 0, hi >>> 0); takeA(c);
+  if (c === CLS_SUBNORMAL && e.daz) aC = CLS_ZERO;
+  toInt(e, bits, trunc ? RC_ZERO : e.rc);
+}
+/** f80 -> int16/32/64 (FIST/FISTP/FISTTP): IE (NaN, unsupported, out of range), PE; C1 = rounded up. */
+export function f80ToInt(e: FpEnv, lo: number, hi: number, se: number, bits: number, trunc: boolean): void {
+  const c = unpack80(lo >>> 0, hi >>> 0, se & 0xffff); takeA(c);
+  toInt(e, bits, trunc ? RC_ZERO : e.rc);
+}
+
+// ---- round to integral value --------------------------------------------------------------------------
+
+/**
+ * Rounds the staged finite non-zero operand to an integer in the same format (range r, p bits):
+ * FRNDINT, ROUNDSS/SD. Inexact -> PE unless noPE.
+ */
+function roundIntStaged(e: FpEnv, rc: number, noPE: boolean, p: number, r: number): void {
+  e.c1 = 0;
+  if (aC === CLS_ZERO) { packZero(e, aS, r); return; }
+  if (aC === CLS_INF) { packInf(e, aS, r); return; }
+  r2 = aH; r1 = aL; r0 = 0;
+  if (aE >= p - 1) { packBits(e, aS, aE + BIAS[r]!, r); return; }
+  shiftRightJam(63 - aE);
+  const rb = r0 >>> 31, st = r0 & 0x7fffffff, inexact = r0 !== 0;
+  let up = false;
+  if (inexact) {
+    switch (rc) {
+      case RC_NEAREST: up = rb !== 0 && (st !== 0 || (r1 & 1) !== 0); break;
+      case RC_DOWN: up = aS !== 0; break;
+      case RC_UP: up = aS === 0; break;
+      default: up = false;
+    }
+    if (!noPE) e.flags |= FE_INEXACT;
+  }
+  r0 = 0;
+  if (up) {
+    r1 += 1;
+    if (r1 >= TWO32) { r1 = 0; r2 += 1; }
+  }
+  e.c1 = up ? 1 : 0;
+  if ((r2 | r1) === 0) { packZero(e, aS, r); return; }
+  const n = normalize();
+  packBits(e, aS, 63 - n + BIAS[r]!, r);
+}
+
+export function f32RoundInt(e: FpEnv, a: number, rc: number, noPE: boolean): number {
+  a >>>= 0;
+  const c = unpack32(a); takeA(c);
+  if (isNan(c)) return nan2_32(e, a, c, 0, CLS_ZERO);
+  if (c === CLS_SUBNORMAL && e.daz) aC = CLS_ZERO;
+  roundIntStaged(e, rc, noPE, 24, R32);
+  return e.lo;
+}
+export function f64RoundInt(e: FpEnv, lo: number, hi: number, rc: number, noPE: boolean): void {
+  lo >>>= 0; hi >>>= 0;
+  const c = unpack64(lo, hi); takeA(c);
+  if (isNan(c)) { nan2_64(e, lo, hi, c, 0, 0, CLS_ZERO); return; }
+  if (c === CLS_SUBNORMAL && e.daz) aC = CLS_ZERO;
+  roundIntStaged(e, rc, noPE, 53, R64);
+}
+/** FRNDINT: IE (SNaN, unsupported), DE (denormal operand), PE. */
+export function f80RoundInt(e: FpEnv, lo: number, hi: number, se: number, rc: number, noPE: boolean): void {
+  lo >>>= 0; hi >>>= 0; se &= 0xffff;
+  const c = unpack80(lo, hi, se); takeA(c);
+  if (c === CLS_UNSUPPORTED) { setIndef(e, R80); return; }
+  if (isNan(c)) { nan2_80(e, lo, hi, se, c, 0, 0, 0, CLS_ZERO); return; }
+  pendDE = c === CLS_SUBNORMAL ? 1 : 0;
+  if (deStops(e)) return;
+  roundIntStaged(e, rc, noPE, 64, R80);
+}
+
+// ---- x87 specials ----------------------------------------------------------------------------------
+
+/**
+ * FPREM (nearest = false: quotient truncated) / FPREM1 (nearest: quotient rounded to even) of
+ * a = ST(0) by b = ST(1) (SDM Vol. 2 FPREM/FPREM1). The remainder is exact. When the exponent
+ * difference is 64 or more the reduction is partial (C2 = 1): the dividend is reduced by
+ * b * Q * 2^(D - N) with N = 32 + (D mod 32), a value between 32 and 63 as the SDM allows; Intel
+ * processors use this N (checked against the host). q = the low three quotient bits (C0, C3, C1).
+ */
+export function f80Rem(e: FpEnv, alo: number, ahi: number, ase: number, blo: number, bhi: number, bse: number, nearest: boolean): void {
+  alo >>>= 0; ahi >>>= 0; ase &= 0xffff; blo >>>= 0; bhi >>>= 0; bse &= 0xffff;
+  e.q = 0; e.partial = 0; e.c1 = 0;
+  const ca = unpack80(alo, ahi, ase); takeA(ca);
+  const cb = unpack80(blo, bhi, bse); takeB(cb);
+  if (ca === CLS_UNSUPPORTED || cb === CLS_UNSUPPORTED) { setIndef(e, R80); return; }
+  if (isNan(ca) || isNan(cb)) { nan2_80(e, alo, ahi, ase, ca, blo, bhi, bse, cb); return; }
+  if (ca === CLS_INF || bC === CLS_ZERO) { setIndef(e, R80); return; }
+  denormals2(false);
+  if (deStops(e)) return;
+  if (aC === CLS_ZERO || bC === CLS_INF) {
+    // Remainder is the dividend itself (a denormal keeps its encoding except pseudo-denormals).
+    if (aC === CLS_ZERO) { packZero(e, aS, R80); return; }
+    r2 = aH; r1 = aL; r0 = 0;
+    roundPack(e, aS, aE, 64, R80, e.x87);
+    return;
+  }
+  let d = aE - bE;
+  let partial = false;
+  let bexp = bE;
+  if (d >= 64) {
+    const n = 32 + (d & 31);
+    bexp = bE + d - n;
+    d = n;
+    partial = true;
+  }
+  let sign = aS;
+  // Remainder rh:rl over the divisor bH:bL, quotient bits in q (only the low bits matter).
+  let rh = aH, rl = aL, q = 0;
+  let rexp: number;
+  if (d < 0) {
+    rexp = aE;
+    if (nearest && d === -1) {
+      // |a| in [|b|/2, |b|): quotient 1 when |a| > |b|/2 (a tie rounds to the even quotient 0).
+      if (rh > bH || (rh === bH && rl > bL)) {
+        // r = b - a (aligned: a has exponent bE - 1): r = (2*bSig - aSig) at exponent bE - 1.
+        let th = bH * 2 + (bL >>> 31), tl = ((bL << 1) >>> 0) - rl;
+        if (tl < 0) { tl += TWO32; th -= 1; }
+        th -= rh;
+        // th:tl < 2^64 since a > b/2.
+        rh = th; rl = tl;
+        sign ^= 1;
+        q = 1;
+      }
+    }
+  } else {
+    rexp = bexp;
+    for (let k = 0; k <= d; k++) {
+      q = (q << 1) & 7;
+      if (rh > bH || (rh === bH && rl >= bL)) {
+        let nl = rl - bL, nh = rh - bH;
+        if (nl < 0) { nl += TWO32; nh -= 1; }
+        rl = nl; rh = nh;
+        q |= 1;
+      }
+      if (k < d) {
+        rh = rh * 2 + (rl >>> 31);
+        rl = (rl << 1) >>> 0;
+      }
+    }
+    if (nearest && !partial) {
+      // Round the quotient to nearest even: compare 2r with b.
+      const r2h = rh * 2 + (rl >>> 31), r2l = (rl << 1) >>> 0;
+      if (r2h > bH || (r2h === bH && (r2l > bL || (r2l === bL && (q & 1) !== 0)))) {
+        let nl = bL - rl, nh = bH - rh;
+        if (nl < 0) { nl += TWO32; nh -= 1; }
+        rh = nh; rl = nl;
+        sign ^= 1;
+        q = (q + 1) & 7;
+      }
+    }
+  }
+  e.q = q & 7;
+  e.partial = partial ? 1 : 0;
+  if ((rh | rl) === 0) { packZero(e, aS, R80); return; }
+  r2 = rh >>> 0; r1 = rl >>> 0; r0 = 0;
+  const n = normalize();
+  roundPack(e, sign, rexp - n, 64, R80, e.x87);
+}
+
+/** FSCALE: a * 2^trunc(b) (SDM Vol. 2 FSCALE), rounded to 64 bits (precision control does not apply). */
+export function f80Scale(e: FpEnv, alo: number, ahi: number, ase: number, blo: number, bhi: number, bse: number): void {
+  alo >>>= 0; ahi >>>= 0; ase &= 0xffff; blo >>>= 0; bhi >>>= 0; bse &= 0xffff;
+  e.c1 = 0;
+  const ca = unpack80(alo, ahi, ase); takeA(ca);
+  const cb = unpack80(blo, bhi, bse); takeB(cb);
+  if (ca === CLS_UNSUPPORTED || cb === CLS_UNSUPPORTED) { setIndef(e, R80); return; }
+  if (isNan(ca) || isNan(cb)) { nan2_80(e, alo, ahi, ase, ca, blo, bhi, bse, cb); return; }
+  denormals2(false);
+  if (bC === CLS_INF) {
+    if (bS === 0) {
+      if (aC === CLS_ZERO) { setIndef(e, R80); return; }
+      if (deStops(e)) return;
+      packInf(e, aS, R80);
+    } else {
+      if (aC === CLS_INF) { setIndef(e, R80); return; }
+      if (deStops(e)) return;
+      packZero(e, aS, R80);
+    }
+    return;
+  }
+  if (deStops(e)) return;
+  if (aC === CLS_ZERO) { packZero(e, aS, R80); return; }
+  if (aC === CLS_INF) { packInf(e, aS, R80); return; }
+  // trunc(b), clamped: beyond +-2^17 every result overflows or underflows anyway.
+  let n = 0;
+  if (bC !== CLS_ZERO && bE >= 0) n = bE > 17 ? 0x20000 : Math.floor(bH / 2 ** (31 - bE));
+  if (bS !== 0) n = -n;
+  r2 = aH; r1 = aL; r0 = 0;
+  roundPack(e, aS, aE + n, 64, R80, e.x87);
+}
+
+/**
+ * Rounds and packs sign * (sigHi:sigLo / 2^63) * 2^exp (sig not necessarily normalised; sticky
+ * non-zero when non-zero bits lie below sigLo) to e.prec bits in the f80 range with e.rc, flags and
+ * the x87 re-bias as for arithmetic. For the transcendental kernels.
+ */
+export function f80RoundPack(e: FpEnv, sign: number, exp: number, sigHi: number, sigLo: number, sticky: number): void {
+  r2 = sigHi >>> 0; r1 = sigLo >>> 0; r0 = sticky !== 0 ? 1 : 0;
+  if ((r2 | r1 | r0) === 0) { e.c1 = 0; packZero(e, sign & 1, R80); return; }
+  const n = normalize();
+  roundPack(e, sign & 1, exp - n, e.prec, R80, e.x87);
+}
+
+const cvF64 = new Float64Array(1), cvU32 = new Uint32Array(cvF64.buffer);
+const cvEnv = new FpEnv();
+
+/** Exact double -> f80 into e.lo/hi/se (no flags; NaNs keep their payload, quieted). */
+export function f80FromDouble(e: FpEnv, x: number): void {
+  cvF64[0] = x;
+  const lo = cvU32[0]!, hi = cvU32[1]!;
+  const f = e.flags, c1 = e.c1;
+  f64ToF80(e, lo, hi);
+  e.flags = f; e.c1 = c1;
+}
+
+/** f80 -> double, rounded to nearest even (no flags); unsupported encodings give NaN. */
+export function f80ToDouble(lo: number, hi: number, se: number): number {
+  cvEnv.rc = RC_NEAREST; cvEnv.masks = 0x3f; cvEnv.flags = 0; cvEnv.daz = false; cvEnv.ftz = false;
+  f80ToF64(cvEnv, lo, hi, se);
+  cvU32[0] = cvEnv.lo; cvU32[1] = cvEnv.hi;
+  return cvF64[0]!;
 }
