@@ -28,7 +28,7 @@
 import type { DI } from '../block.js';
 import { Mnemonic, OpKind } from '../decoder/insn.js';
 import { setStatus } from '../flags.js';
-import { AF, CF, OF, PF, S_CR4, S_FPR, S_MXCSR, S_XMM, SF, ZF, FPR_STRIDE } from '../state.js';
+import { AF, CF, OF, PF, S_CR4, S_FPR, S_FSW, S_FTW, S_MXCSR, S_XMM, SF, ZF, FPR_STRIDE } from '../state.js';
 import { C_FAULT, C_NEXT, V_GP, V_UD, V_XM, type FpuCpu } from './cpu.js';
 import {
   FpEnv, FE_DENORMAL, CMP_EQ, CMP_GT, CMP_LT, CMP_UN,
@@ -87,6 +87,11 @@ function finish(cpu: FpuCpu, flags: number): number {
   return C_NEXT;
 }
 
+/** Whether the flags raised so far include an unmasked exception (ends a multi-step instruction). */
+function unmaskedStep(): boolean {
+  return (env.flags & ~env.masks & 0x3f) !== 0;
+}
+
 /**
  * Reads the source operand (operand 1) into SRC: an XMM/MMX/general register, or `bytes` (4, 8, 16)
  * of memory. False after a memory fault (raised by the interpreter).
@@ -125,6 +130,17 @@ function loadSrc(cpu: FpuCpu, d: DI, bytes: number): boolean {
     SRC[2] = v; SRC[3] = cpu.memHi32;
   }
   return true;
+}
+
+/**
+ * The x87 -> MMX transition of the forms with an MMX register (Vol. 1 9.5.1: TOP = 0, all tags
+ * valid). simd.ts does it after a successful instruction; these forms also do it before their SIMD
+ * floating-point check, because the transition is part of starting the instruction: the host CPU
+ * shows it after a #XM from CVTPI2PS/CVTPS2PI/CVTPD2PI too.
+ */
+function enterMmx(u: Uint32Array): void {
+  u[S_FSW] = u[S_FSW]! & ~0x3800;
+  u[S_FTW] = 0xff;
 }
 
 /** DAZ (Vol. 1 10.2.3.4): a denormal operand reads as a zero of its sign. */
@@ -445,6 +461,7 @@ export function execSimdFp(cpu: FpuCpu, d: DI): number {
       const dbl = m === Mnemonic.Cvtpd2pi || m === Mnemonic.Cvttpd2pi;
       const trunc = m === Mnemonic.Cvttps2pi || m === Mnemonic.Cvttpd2pi;
       if (!loadSrc(cpu, d, dbl ? 16 : 8)) return C_FAULT;
+      enterMmx(u);
       setEnv(u[S_MXCSR]!);
       for (let k = 0; k < 2; k++) {
         if (dbl) f64ToInt(env, SRC[2 * k]!, SRC[2 * k + 1]!, 32, trunc); else f32ToInt(env, SRC[k]!, 32, trunc);
@@ -457,6 +474,7 @@ export function execSimdFp(cpu: FpuCpu, d: DI): number {
     }
     case Mnemonic.Cvtpi2ps: {
       if (!loadSrc(cpu, d, 8)) return C_FAULT;
+      if (i.opKind1 === OpKind.Reg) enterMmx(u); // not for m64 (Vol. 2 CVTPI2PS)
       setEnv(u[S_MXCSR]!);
       RES[0] = i32ToF32(env, SRC[0]! | 0);
       RES[1] = i32ToF32(env, SRC[1]! | 0);
@@ -466,6 +484,7 @@ export function execSimdFp(cpu: FpuCpu, d: DI): number {
     }
     case Mnemonic.Cvtpi2pd: case Mnemonic.Cvtdq2pd: {
       if (!loadSrc(cpu, d, 8)) return C_FAULT;
+      if (m === Mnemonic.Cvtpi2pd && i.opKind1 === OpKind.Reg) enterMmx(u);
       setEnv(u[S_MXCSR]!);
       i32ToF64(env, SRC[0]! | 0);
       RES[0] = env.lo; RES[1] = env.hi;
@@ -576,15 +595,20 @@ export function execSimdFp(cpu: FpuCpu, d: DI): number {
       setEnv(u[S_MXCSR]!);
       const o = xmmSlot(i.reg0), imm = i.imm;
       // Vol. 2 DPPS DP_primitive: products of the lanes selected by imm8[7:4] (+0.0 otherwise), then
-      // (t0 + t1) + (t2 + t3), each step rounded; the sum goes to the lanes selected by imm8[3:0]
+      // (t0 + t1) + (t2 + t3), each step rounded; the sum goes to the lanes selected by imm8[3:0].
+      // Each step is checked before the next runs ("exceptions are determined separately for each
+      // add and multiply"): the host CPU stops at the products when they raise an unmasked
+      // exception, so a denormal product never reaches an add to raise DE there.
       const t0 = (imm & 0x10) !== 0 ? f32Mul(env, u[o]!, SRC[0]!) : 0;
       const t1 = (imm & 0x20) !== 0 ? f32Mul(env, u[o + 1]!, SRC[1]!) : 0;
       const t2 = (imm & 0x40) !== 0 ? f32Mul(env, u[o + 2]!, SRC[2]!) : 0;
       const t3 = (imm & 0x80) !== 0 ? f32Mul(env, u[o + 3]!, SRC[3]!) : 0;
+      if (unmaskedStep()) return finish(cpu, env.flags);
       const s01 = f32Add(env, t0, t1);
       const s23 = f32Add(env, t2, t3);
-      const s = f32Add(env, s01, s23);
-      for (let k = 0; k < 4; k++) RES[k] = ((imm >> k) & 1) !== 0 ? s : 0;
+      if (unmaskedStep()) return finish(cpu, env.flags);
+      const sum = f32Add(env, s01, s23);
+      for (let k = 0; k < 4; k++) RES[k] = ((imm >> k) & 1) !== 0 ? sum : 0;
       if (finish(cpu, env.flags) !== C_NEXT) return C_FAULT;
       commit(u, o, 4);
       return C_NEXT;
@@ -596,6 +620,7 @@ export function execSimdFp(cpu: FpuCpu, d: DI): number {
       let t0lo = 0, t0hi = 0, t1lo = 0, t1hi = 0;
       if ((imm & 0x10) !== 0) { f64Mul(env, u[o]!, u[o + 1]!, SRC[0]!, SRC[1]!); t0lo = env.lo; t0hi = env.hi; }
       if ((imm & 0x20) !== 0) { f64Mul(env, u[o + 2]!, u[o + 3]!, SRC[2]!, SRC[3]!); t1lo = env.lo; t1hi = env.hi; }
+      if (unmaskedStep()) return finish(cpu, env.flags);
       f64Add(env, t0lo, t0hi, t1lo, t1hi);
       const slo = env.lo, shi = env.hi;
       RES[0] = (imm & 1) !== 0 ? slo : 0; RES[1] = (imm & 1) !== 0 ? shi : 0;

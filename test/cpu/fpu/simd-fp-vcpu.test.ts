@@ -91,6 +91,19 @@ describe('SIMD floating point on the vCPU', () => {
     expect(mc.cpu.state.u32[S_FPR + 2]).toBe(0xffff);
   });
 
+  it('CVTPS2PI enters MMX state even when it raises #XM (as the host CPU does)', () => {
+    const mc = machine(32, '0f 2d c1'); // cvtps2pi mm0, xmm1
+    mc.cpu.state.u32[S_CR4] |= OSXMMEXCPT;
+    mc.cpu.state.u32[S_MXCSR] = 0x1f80 & ~(1 << 12); // PE unmasked
+    mc.cpu.state.u32[S_FSW] = 5 << 11;
+    setXmm(mc, 1, [f32(7.5), 0, 0, 0]);
+    expect(go(mc).end).toBe('exception:19');
+    expect(mc.cpu.state.u32[S_FTW]).toBe(0xff);
+    expect((mc.cpu.state.u32[S_FSW]! >> 11) & 7).toBe(0);
+    expect(mc.cpu.state.u32[S_MXCSR]! & 0x3f).toBe(0x20);
+    expect(mm(mc, 0)).toEqual([0, 0]);
+  });
+
   it('CVTPI2PS from memory does not touch the x87 state (Vol. 2 CVTPI2PS)', () => {
     const mc = machine(32, '0f 2a 00'); // cvtpi2ps xmm0, [eax]
     poke32(mc.mem, DATA, 3);

@@ -474,6 +474,22 @@ describe('SSE4.1 ROUND and DP', () => {
     expect(c.xmm(0)).toEqual([f32(17), f32(17), f32(17), f32(17)]);
   });
 
+  it('DPPS stops after the products when they raise an unmasked exception (no DE from the adds)', () => {
+    const c = new FakeCpu();
+    c.osxmmexcpt = true;
+    c.mxcsr = MXCSR_DEFAULT & ~PM;
+    c.setXmmF32(0, 1.1 * 2 ** -70, 0, 0, 0);
+    c.setXmmF32(1, 2 ** -70, 0, 0, 0); // product ~2^-140: a denormal, inexact -> UE|PE
+    expect(c.run('660f3a40c1f1')).toBe(C_FAULT);
+    expect(c.mxcsr & 0x3f).toBe(UE | PE);
+    // all masked: the denormal product reaches the adds, which report DE (SDM: flags of every step)
+    const m = new FakeCpu();
+    m.setXmmF32(0, 1.1 * 2 ** -70, 0, 0, 0);
+    m.setXmmF32(1, 2 ** -70, 0, 0, 0);
+    expect(m.run('660f3a40c1f1')).toBe(C_NEXT);
+    expect(m.mxcsr & 0x3f).toBe(UE | PE | DE);
+  });
+
   it('DPPD', () => {
     const c = new FakeCpu();
     c.setXmmF64(0, 1.5, 2);
