@@ -35,6 +35,11 @@ function bits32(r: Rng): number {
   return v >>> 0;
 }
 
+/** A significand with only its top k bits random (products/quotients of these land on midpoints). */
+function shortSig(r: Rng, k: number): number {
+  return k >= 32 ? r.u32() : (((r.u32() | 0x80000000) >>> (32 - k)) << (32 - k)) >>> 0;
+}
+
 // Operand outputs (a generator writes oLo/oHi/oSe).
 export let oLo = 0, oHi = 0, oSe = 0;
 
@@ -52,6 +57,8 @@ export function genF32(r: Rng): number {
     case 3: v = bits32(r) & 0x7fffff; break;                                   // subnormal (or 0)
     case 4: v = ((1 + r.int(30)) << 23) | (bits32(r) & 0x7fffff); break;      // tiny normal
     case 5: v = ((225 + r.int(30)) << 23) | (bits32(r) & 0x7fffff); break;    // huge
+    case 6: v = ((97 + r.int(60)) << 23) | ((shortSig(r, 1 + r.int(24)) >>> 8) & 0x7fffff); break;
+    case 7: v = ((1 + r.int(50)) << 23) | ((shortSig(r, 1 + r.int(24)) >>> 8) & 0x7fffff); break;
     default: v = ((97 + r.int(60)) << 23) | (bits32(r) & 0x7fffff); break;    // moderate
   }
   return (v | s) >>> 0;
@@ -74,6 +81,11 @@ export function genF64(r: Rng): void {
     case 4: hi = ((1 + r.int(40)) << 20) | (bits32(r) & 0xfffff); lo = bits32(r); break;
     case 5: hi = ((2007 + r.int(40)) << 20) | (bits32(r) & 0xfffff); lo = bits32(r); break;
     case 6: hi = ((874 + r.int(300)) << 20) | (bits32(r) & 0xfffff); lo = bits32(r); break;   // f32-range edges
+    case 7: {
+      const k = 1 + r.int(53), sh = shortSig(r, Math.min(k, 32)), sl = k > 32 ? shortSig(r, k - 32) : 0;
+      hi = ((r.chance(0.3) ? 1 + r.int(60) : 983 + r.int(80)) << 20) | ((sh >>> 11) & 0xfffff); lo = ((sh << 21) | (sl >>> 11)) >>> 0;
+      break;
+    }
     default: hi = ((983 + r.int(80)) << 20) | (bits32(r) & 0xfffff); lo = bits32(r); break;
   }
   oHi = (hi | s) >>> 0; oLo = lo >>> 0; oSe = 0;
@@ -100,6 +112,12 @@ export function genF80(r: Rng): void {
     case 6: se = 0x3f81 - 60 + r.int(120); hi |= 0x80000000; break;                           // f32 range edges
     case 7: se = 0x3c01 - 80 + r.int(160); hi |= 0x80000000; break;                           // f64 range edges
     case 8: se = 0x7fff; hi |= 0x80000000; if (((hi & 0x7fffffff) | lo) === 0) lo = 1; break; // NaN
+    case 9: case 10: {                                                                        // short significand
+      const k = 1 + r.int(64);
+      hi = shortSig(r, Math.min(k, 32)); lo = k > 32 ? shortSig(r, k - 32) : 0;
+      se = r.chance(0.2) ? 1 + r.int(100) : 0x3fff - 40 + r.int(80);
+      break;
+    }
     default: se = 0x3fff - 40 + r.int(80); hi |= 0x80000000; break;
   }
   oHi = hi >>> 0; oLo = lo >>> 0; oSe = (se | s) & 0xffff;
@@ -151,7 +169,15 @@ export function genCases(batch: FpuBatch, fam: Family, n: number, r: Rng): void 
       else if (op === FOp.X_FLD64) { genF64(r); alo = oLo; ahi = oHi; ase = 0; }
       else if (op === FOp.X_FILD32) { alo = r.chance(0.5) ? r.u32() : bits32(r); ahi = 0; ase = 0; }
       else if (op === FOp.X_FILD64) { alo = bits32(r); ahi = r.chance(0.5) ? r.u32() : bits32(r); ase = 0; }
-      else { genF80(r); alo = oLo; ahi = oHi; ase = oSe; }
+      else if (op === FOp.X_SQRT && r.chance(0.3)) {
+        // Exact squares of 25- and 54-bit odd roots: midpoints at PC=24 / PC=53.
+        const bits = r.chance(0.5) ? 25 : 32;
+        const root = BigInt((r.u32() >>> (32 - bits)) | 1) | (1n << BigInt(bits - 1));
+        const sq = root * root * (r.chance(0.5) ? 1n : 4n) + BigInt(r.int(3)) - 1n;
+        const sh = 64n - BigInt(sq.toString(2).length);
+        const sig = sq << sh;
+        alo = Number(sig & 0xffffffffn); ahi = Number(sig >> 32n); ase = 0x3fff + r.int(9) - 4;
+      } else { genF80(r); alo = oLo; ahi = oHi; ase = oSe; }
       if (op <= FOp.X_SCALE) {
         if (op === FOp.X_SCALE && r.chance(0.7)) {
           S.f80FromDouble(env, (r.int(2) ? -1 : 1) * (r.chance(0.5) ? r.int(70) : r.int(40000)) + (r.chance(0.3) ? r.int(4) / 4 : 0));
