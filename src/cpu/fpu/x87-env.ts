@@ -244,7 +244,8 @@ export function fxrstor(cpu: FpuCpu, rexW: boolean): number {
   const u = cpu.u;
   if ((cpu.memLo & 15) !== 0) return cpu.raise(V_GP, true, 0);
   const nx = cpu.codeMode === 64 ? 16 : 8;
-  if (!loadBuf(cpu, 160 + 16 * nx)) return C_FAULT;
+  // the operand is all 512 bytes: a fault anywhere in it comes before any state changes
+  if (!cpu.memProbe(cpu.memLo, cpu.memHi, 512, false) || !loadBuf(cpu, 160 + 16 * nx)) return C_FAULT;
   const mxcsr = dv.getUint32(24, true);
   if ((mxcsr & ~MXCSR_MASK) !== 0) return cpu.raise(V_GP, true, 0);
   setFcw(u, dv.getUint16(0, true));
