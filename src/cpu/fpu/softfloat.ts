@@ -11,9 +11,9 @@
  * host by oracle/fpu).
  *
  * Internal form: a value is sign, an unbounded unbiased exponent and a significand normalised into
- * 96 bits held in three uint32 limbs r2:r1:r0 (bit 95 = the integer bit), value = 1.f * 2^exp. The
- * least significant bit of r0 is a sticky ("jam") bit: it is OR-ed with everything shifted out, and
- * since every precision keeps at most 64 bits, r0 only ever holds bits below the rounding point.
+ * 96 bits held in three uint32 limbs W.r2:W.r1:W.r0 (bit 95 = the integer bit), value = 1.f * 2^exp. The
+ * least significant bit of W.r0 is a sticky ("jam") bit: it is OR-ed with everything shifted out, and
+ * since every precision keeps at most 64 bits, W.r0 only ever holds bits below the rounding point.
  * One routine (roundPack) rounds that to 24/53/64 significand bits in the binary32, binary64 or
  * extended exponent range. No BigInt, no allocation: module-level scratch variables.
  */
@@ -63,26 +63,39 @@ const REBIAS = 24576;
 const TWO32 = 0x1_0000_0000;
 
 // ---- scratch registers -----------------------------------------------------------------------------
-// Unpacked operand (written by unpack32/64/80): sign, class, exponent, 64-bit significand.
-let uS = 0, uE = 0, uH = 0, uL = 0;
-// Working significand (96 bits) for roundPack.
-let r2 = 0, r1 = 0, r0 = 0;
 /**
- * A denormal operand seen by denormals2 / the unary operations, not yet reported: the host reports
- * DE only when the operation goes on to compute (an invalid operation or a division by zero
- * reports IE / ZE alone), so it is raised by deStops on the computing paths.
+ * Scratch registers of the current operation. Fields of one object rather than module variables:
+ * V8 keeps double-valued fields (uint32 values >= 2^31) in place, where a module variable would box
+ * a new heap number on every store. Initialised with doubles so the field representation never changes.
  */
-let pendDE = 0;
+class Scratch {
+  // Unpacked operand (unpack32/64/80): sign, exponent, 64-bit significand.
+  uS = 0.5; uE = 0.5; uH = 0.5; uL = 0.5;
+  // Working significand (96 bits) for roundPack.
+  r2 = 0.5; r1 = 0.5; r0 = 0.5;
+  /**
+   * A denormal operand seen by denormals2 / the unary operations, not yet reported: the host reports
+   * DE only when the operation goes on to compute (an invalid operation or a division by zero
+   * reports IE / ZE alone), so deStops raises it on the computing paths.
+   */
+  pendDE = 0.5;
+  // The two staged operands of a binary operation: class, sign, exponent, significand.
+  aC = 0.5; aS = 0.5; aE = 0.5; aH = 0.5; aL = 0.5;
+  bC = 0.5; bS = 0.5; bE = 0.5; bH = 0.5; bL = 0.5;
+  // abs64 output.
+  nHi = 0.5; nLo = 0.5;
+}
+const W = new Scratch();
 
 function clz64(hi: number, lo: number): number {
   return hi !== 0 ? Math.clz32(hi) : 32 + Math.clz32(lo);
 }
 
-/** Unpacks binary32 bits; returns the class. Subnormals are normalised (uE below -126). */
+/** Unpacks binary32 bits; returns the class. Subnormals are normalised (W.uE below -126). */
 function unpack32(a: number): number {
   const exp = (a >>> 23) & 0xff, frac = a & 0x7fffff;
-  uS = a >>> 31;
-  uL = 0;
+  W.uS = a >>> 31;
+  W.uL = 0;
   if (exp === 0xff) {
     if (frac === 0) return CLS_INF;
     return (frac & 0x400000) !== 0 ? CLS_QNAN : CLS_SNAN;
@@ -90,18 +103,18 @@ function unpack32(a: number): number {
   if (exp === 0) {
     if (frac === 0) return CLS_ZERO;
     const lz = Math.clz32(frac);
-    uH = (frac << lz) >>> 0;
-    uE = -118 - lz;
+    W.uH = (frac << lz) >>> 0;
+    W.uE = -118 - lz;
     return CLS_SUBNORMAL;
   }
-  uH = ((0x800000 | frac) << 8) >>> 0;
-  uE = exp - 127;
+  W.uH = ((0x800000 | frac) << 8) >>> 0;
+  W.uE = exp - 127;
   return CLS_NORMAL;
 }
 
 function unpack64(lo: number, hi: number): number {
   const exp = (hi >>> 20) & 0x7ff, fh = hi & 0xfffff;
-  uS = hi >>> 31;
+  W.uS = hi >>> 31;
   if (exp === 0x7ff) {
     if ((fh | lo) === 0) return CLS_INF;
     return (fh & 0x80000) !== 0 ? CLS_QNAN : CLS_SNAN;
@@ -110,27 +123,27 @@ function unpack64(lo: number, hi: number): number {
     if ((fh | lo) === 0) return CLS_ZERO;
     if (fh !== 0) {
       const lz = Math.clz32(fh); // >= 12
-      uH = ((fh << lz) | (lo >>> (32 - lz))) >>> 0;
-      uL = (lo << lz) >>> 0;
-      uE = -1011 - lz;
+      W.uH = ((fh << lz) | (lo >>> (32 - lz))) >>> 0;
+      W.uL = (lo << lz) >>> 0;
+      W.uE = -1011 - lz;
     } else {
       const lz = Math.clz32(lo);
-      uH = (lo << lz) >>> 0;
-      uL = 0;
-      uE = -1043 - lz;
+      W.uH = (lo << lz) >>> 0;
+      W.uL = 0;
+      W.uE = -1043 - lz;
     }
     return CLS_SUBNORMAL;
   }
-  uH = (((0x100000 | fh) << 11) | (lo >>> 21)) >>> 0;
-  uL = (lo << 11) >>> 0;
-  uE = exp - 1023;
+  W.uH = (((0x100000 | fh) << 11) | (lo >>> 21)) >>> 0;
+  W.uL = (lo << 11) >>> 0;
+  W.uE = exp - 1023;
   return CLS_NORMAL;
 }
 
 /** Unpacks an f80; pseudo-denormals (exp 0, J = 1) are denormals with exponent -16382 (SDM 8.2.2). */
 function unpack80(lo: number, hi: number, se: number): number {
   const exp = se & 0x7fff;
-  uS = (se >>> 15) & 1;
+  W.uS = (se >>> 15) & 1;
   if (exp === 0x7fff) {
     if ((hi & 0x80000000) === 0) return CLS_UNSUPPORTED;
     if (((hi & 0x7fffffff) | lo) === 0) return CLS_INF;
@@ -139,16 +152,16 @@ function unpack80(lo: number, hi: number, se: number): number {
   if (exp === 0) {
     if ((hi | lo) === 0) return CLS_ZERO;
     const lz = clz64(hi, lo);
-    if (lz === 0) { uH = hi >>> 0; uL = lo >>> 0; }
-    else if (lz < 32) { uH = ((hi << lz) | (lo >>> (32 - lz))) >>> 0; uL = (lo << lz) >>> 0; }
-    else { uH = (lo << (lz - 32)) >>> 0; uL = 0; }
-    uE = -16382 - lz;
+    if (lz === 0) { W.uH = hi >>> 0; W.uL = lo >>> 0; }
+    else if (lz < 32) { W.uH = ((hi << lz) | (lo >>> (32 - lz))) >>> 0; W.uL = (lo << lz) >>> 0; }
+    else { W.uH = (lo << (lz - 32)) >>> 0; W.uL = 0; }
+    W.uE = -16382 - lz;
     return CLS_SUBNORMAL;
   }
   if ((hi & 0x80000000) === 0) return CLS_UNSUPPORTED;
-  uH = hi >>> 0;
-  uL = lo >>> 0;
-  uE = exp - 16383;
+  W.uH = hi >>> 0;
+  W.uL = lo >>> 0;
+  W.uE = exp - 16383;
   return CLS_NORMAL;
 }
 
@@ -163,7 +176,7 @@ const F64_INDEF_HI = 0xfff80000;
 const F80_INDEF_HI = 0xc0000000, F80_INDEF_SE = 0xffff;
 
 function setIndef(e: FpEnv, r: number): void {
-  pendDE = 0;
+  W.pendDE = 0;
   e.flags |= FE_INVALID;
   e.c1 = 0;
   if (r === R32) { e.lo = F32_INDEF; e.hi = 0; e.se = 0; }
@@ -233,12 +246,12 @@ function nan2_80(e: FpEnv, alo: number, ahi: number, ase: number, ca: number,
 
 // ---- rounding --------------------------------------------------------------------------------------
 
-/** Rounding decision at `p` bits for the current r2:r1:r0; returns 2 = inexact+up, 1 = inexact, 0 = exact. */
+/** Rounding decision at `p` bits for the current W.r2:W.r1:W.r0; returns 2 = inexact+up, 1 = inexact, 0 = exact. */
 function roundDecision(p: number, sign: number, rc: number): number {
   let lsb: number, rb: number, st: number;
-  if (p === 64) { lsb = r1 & 1; rb = r0 >>> 31; st = r0 & 0x7fffffff; }
-  else if (p === 53) { lsb = (r1 >>> 11) & 1; rb = (r1 >>> 10) & 1; st = (r1 & 0x3ff) | r0; }
-  else { lsb = (r2 >>> 8) & 1; rb = (r2 >>> 7) & 1; st = (r2 & 0x7f) | r1 | r0; }
+  if (p === 64) { lsb = W.r1 & 1; rb = W.r0 >>> 31; st = W.r0 & 0x7fffffff; }
+  else if (p === 53) { lsb = (W.r1 >>> 11) & 1; rb = (W.r1 >>> 10) & 1; st = (W.r1 & 0x3ff) | W.r0; }
+  else { lsb = (W.r2 >>> 8) & 1; rb = (W.r2 >>> 7) & 1; st = (W.r2 & 0x7f) | W.r1 | W.r0; }
   if ((rb | st) === 0) return 0;
   let up: boolean;
   switch (rc) {
@@ -250,74 +263,74 @@ function roundDecision(p: number, sign: number, rc: number): number {
   return up ? 2 : 1;
 }
 
-/** True when the top p bits of r2:r1 are all ones (rounding up would carry out of the significand). */
+/** True when the top p bits of W.r2:W.r1 are all ones (rounding up would carry out of the significand). */
 function topOnes(p: number): boolean {
-  if (p === 64) return r2 === 0xffffffff && r1 === 0xffffffff;
-  if (p === 53) return r2 === 0xffffffff && (r1 >>> 11) === 0x1fffff;
-  return (r2 >>> 8) === 0xffffff;
+  if (p === 64) return W.r2 === 0xffffffff && W.r1 === 0xffffffff;
+  if (p === 53) return W.r2 === 0xffffffff && (W.r1 >>> 11) === 0x1fffff;
+  return (W.r2 >>> 8) === 0xffffff;
 }
 
-/** Truncates r2:r1:r0 to p bits and adds one unit in the last place if `up`; returns the carry out. */
+/** Truncates W.r2:W.r1:W.r0 to p bits and adds one unit in the last place if `up`; returns the carry out. */
 function applyRound(p: number, up: boolean): boolean {
-  r0 = 0;
+  W.r0 = 0;
   if (p === 64) {
     if (!up) return false;
-    r1 += 1;
-    if (r1 < TWO32) return false;
-    r1 = 0;
-    r2 += 1;
+    W.r1 += 1;
+    if (W.r1 < TWO32) return false;
+    W.r1 = 0;
+    W.r2 += 1;
   } else if (p === 53) {
-    r1 = (r1 & 0xfffff800) >>> 0;
+    W.r1 = (W.r1 & 0xfffff800) >>> 0;
     if (!up) return false;
-    r1 += 0x800;
-    if (r1 < TWO32) return false;
-    r1 -= TWO32;
-    r2 += 1;
+    W.r1 += 0x800;
+    if (W.r1 < TWO32) return false;
+    W.r1 -= TWO32;
+    W.r2 += 1;
   } else {
-    r1 = 0;
-    r2 = (r2 & 0xffffff00) >>> 0;
+    W.r1 = 0;
+    W.r2 = (W.r2 & 0xffffff00) >>> 0;
     if (!up) return false;
-    r2 += 0x100;
+    W.r2 += 0x100;
   }
-  if (r2 < TWO32) return false;
-  r2 = 0x80000000;
-  r1 = 0;
+  if (W.r2 < TWO32) return false;
+  W.r2 = 0x80000000;
+  W.r1 = 0;
   return true;
 }
 
-/** Shifts r2:r1:r0 right by n, OR-ing lost bits into bit 0 of r0. */
+/** Shifts W.r2:W.r1:W.r0 right by n, OR-ing lost bits into bit 0 of W.r0. */
 function shiftRightJam(n: number): void {
   if (n <= 0) return;
   if (n >= 96) {
-    r0 = (r2 | r1 | r0) !== 0 ? 1 : 0;
-    r2 = r1 = 0;
+    W.r0 = (W.r2 | W.r1 | W.r0) !== 0 ? 1 : 0;
+    W.r2 = W.r1 = 0;
     return;
   }
   while (n >= 32) {
-    r0 = (r1 | (r0 !== 0 ? 1 : 0)) >>> 0;
-    r1 = r2;
-    r2 = 0;
+    W.r0 = (W.r1 | (W.r0 !== 0 ? 1 : 0)) >>> 0;
+    W.r1 = W.r2;
+    W.r2 = 0;
     n -= 32;
   }
   if (n > 0) {
-    const lost = (r0 << (32 - n)) !== 0 ? 1 : 0;
-    r0 = ((r0 >>> n) | (r1 << (32 - n)) | lost) >>> 0;
-    r1 = ((r1 >>> n) | (r2 << (32 - n))) >>> 0;
-    r2 = r2 >>> n;
+    const lost = (W.r0 << (32 - n)) !== 0 ? 1 : 0;
+    W.r0 = ((W.r0 >>> n) | (W.r1 << (32 - n)) | lost) >>> 0;
+    W.r1 = ((W.r1 >>> n) | (W.r2 << (32 - n))) >>> 0;
+    W.r2 = W.r2 >>> n;
   }
 }
 
-/** Normalises r2:r1:r0 (non-zero) so bit 95 is set; returns the shift applied. */
+/** Normalises W.r2:W.r1:W.r0 (non-zero) so bit 95 is set; returns the shift applied. */
 function normalize(): number {
   let n = 0;
-  while (r2 === 0) {
-    r2 = r1; r1 = r0; r0 = 0; n += 32;
+  while (W.r2 === 0) {
+    W.r2 = W.r1; W.r1 = W.r0; W.r0 = 0; n += 32;
   }
-  const lz = Math.clz32(r2);
+  const lz = Math.clz32(W.r2);
   if (lz !== 0) {
-    r2 = ((r2 << lz) | (r1 >>> (32 - lz))) >>> 0;
-    r1 = ((r1 << lz) | (r0 >>> (32 - lz))) >>> 0;
-    r0 = (r0 << lz) >>> 0;
+    W.r2 = ((W.r2 << lz) | (W.r1 >>> (32 - lz))) >>> 0;
+    W.r1 = ((W.r1 << lz) | (W.r0 >>> (32 - lz))) >>> 0;
+    W.r0 = (W.r0 << lz) >>> 0;
   }
   return n + lz;
 }
@@ -346,25 +359,25 @@ function packMax(e: FpEnv, sign: number, p: number, r: number): void {
   }
 }
 
-/** Packs r2:r1 (already rounded) with biased exponent be (0 for a denormal) into range r. */
+/** Packs W.r2:W.r1 (already rounded) with biased exponent be (0 for a denormal) into range r. */
 function packBits(e: FpEnv, sign: number, be: number, r: number): void {
   if (r === R32) {
-    e.lo = ((sign << 31) | (be << 23) | ((r2 >>> 8) & 0x7fffff)) >>> 0;
+    e.lo = ((sign << 31) | (be << 23) | ((W.r2 >>> 8) & 0x7fffff)) >>> 0;
     e.hi = 0;
     e.se = 0;
   } else if (r === R64) {
-    e.hi = ((sign << 31) | (be << 20) | ((r2 >>> 11) & 0xfffff)) >>> 0;
-    e.lo = ((r2 << 21) | (r1 >>> 11)) >>> 0;
+    e.hi = ((sign << 31) | (be << 20) | ((W.r2 >>> 11) & 0xfffff)) >>> 0;
+    e.lo = ((W.r2 << 21) | (W.r1 >>> 11)) >>> 0;
     e.se = 0;
   } else {
-    e.hi = r2;
-    e.lo = r1;
+    e.hi = W.r2;
+    e.lo = W.r1;
     e.se = (sign << 15) | (be & 0x7fff);
   }
 }
 
 /**
- * Rounds sign * 1.f * 2^exp (f = r2:r1:r0 normalised, bit 95 set) to p
+ * Rounds sign * 1.f * 2^exp (f = W.r2:W.r1:W.r0 normalised, bit 95 set) to p
  * significand bits in range r, raising OE/UE/PE per SDM Vol. 1 4.9.1.4/4.9.1.5 and the masks.
  * `rebias` enables the x87 response to unmasked O/U (only for results that go to an x87 register).
  */
@@ -402,7 +415,7 @@ function roundPack(e: FpEnv, sign: number, exp: number, p: number, r: number, re
       e.flags |= FE_INEXACT;
       if (tiny) e.flags |= FE_UNDERFLOW;
     }
-    packBits(e, sign, (r2 >>> 31) !== 0 ? 1 : 0, r);
+    packBits(e, sign, (W.r2 >>> 31) !== 0 ? 1 : 0, r);
     return;
   }
   const d = roundDecision(p, sign, rc);
@@ -435,25 +448,23 @@ function roundPack(e: FpEnv, sign: number, exp: number, p: number, r: number, re
  * exception, SDM Vol. 1 4.9.2 / 11.5.2).
  */
 function deStops(e: FpEnv): boolean {
-  if (pendDE === 0) return false;
-  pendDE = 0;
+  if (W.pendDE === 0) return false;
+  W.pendDE = 0;
   e.flags |= FE_DENORMAL;
   return (e.masks & FE_DENORMAL) === 0;
 }
 
 // ---- operand staging -------------------------------------------------------------------------------
 // The two operands of a binary operation after unpacking (class, sign, exponent, significand).
-let aC = 0, aS = 0, aE = 0, aH = 0, aL = 0;
-let bC = 0, bS = 0, bE = 0, bH = 0, bL = 0;
 
-function takeA(c: number): void { aC = c; aS = uS; aE = uE; aH = uH; aL = uL; }
-function takeB(c: number): void { bC = c; bS = uS; bE = uE; bH = uH; bL = uL; }
+function takeA(c: number): void { W.aC = c; W.aS = W.uS; W.aE = W.uE; W.aH = W.uH; W.aL = W.uL; }
+function takeB(c: number): void { W.bC = c; W.bS = W.uS; W.bE = W.uE; W.bH = W.uH; W.bL = W.uL; }
 
 /** Applies DAZ and raises DE for subnormal operands of a binary operation (after NaN screening). */
 function denormals2(daz: boolean): void {
-  pendDE = 0;
-  if (aC === CLS_SUBNORMAL) { if (daz) aC = CLS_ZERO; else pendDE = 1; }
-  if (bC === CLS_SUBNORMAL) { if (daz) bC = CLS_ZERO; else pendDE = 1; }
+  W.pendDE = 0;
+  if (W.aC === CLS_SUBNORMAL) { if (daz) W.aC = CLS_ZERO; else W.pendDE = 1; }
+  if (W.bC === CLS_SUBNORMAL) { if (daz) W.bC = CLS_ZERO; else W.pendDE = 1; }
 }
 
 // ---- core operations on staged operands (finite, non-zero handled by callers) ------------------------
@@ -465,33 +476,33 @@ const OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3;
  * already NaN-screened. Writes the result to e for range r at precision p.
  */
 function arith(e: FpEnv, op: number, p: number, r: number, rebias: boolean): void {
-  const ac = aC, bc = bC;
+  const ac = W.aC, bc = W.bC;
   if (op <= OP_SUB) {
-    const bs = op === OP_SUB ? bS ^ 1 : bS;
+    const bs = op === OP_SUB ? W.bS ^ 1 : W.bS;
     if (ac === CLS_INF || bc === CLS_INF) {
-      if (ac === CLS_INF && bc === CLS_INF && aS !== bs) { setIndef(e, r); return; }
+      if (ac === CLS_INF && bc === CLS_INF && W.aS !== bs) { setIndef(e, r); return; }
       if (deStops(e)) return;
       e.c1 = 0;
-      packInf(e, ac === CLS_INF ? aS : bs, r);
+      packInf(e, ac === CLS_INF ? W.aS : bs, r);
       return;
     }
     if (deStops(e)) return;
     if (ac === CLS_ZERO || bc === CLS_ZERO) {
       e.c1 = 0;
       if (ac === CLS_ZERO && bc === CLS_ZERO) {
-        packZero(e, aS === bs ? aS : e.rc === RC_DOWN ? 1 : 0, r);
+        packZero(e, W.aS === bs ? W.aS : e.rc === RC_DOWN ? 1 : 0, r);
         return;
       }
       // x + 0 = x, but x may need rounding (precision control, or a denormal flushed/flagged).
-      if (ac === CLS_ZERO) { aS = bs; aE = bE; aH = bH; aL = bL; }
-      r2 = aH; r1 = aL; r0 = 0;
-      roundPack(e, aS, aE, p, r, rebias);
+      if (ac === CLS_ZERO) { W.aS = bs; W.aE = W.bE; W.aH = W.bH; W.aL = W.bL; }
+      W.r2 = W.aH; W.r1 = W.aL; W.r0 = 0;
+      roundPack(e, W.aS, W.aE, p, r, rebias);
       return;
     }
-    addCore(e, aS, aE, aH, aL, bs, bE, bH, bL, p, r, rebias);
+    addCore(e, W.aS, W.aE, W.aH, W.aL, bs, W.bE, W.bH, W.bL, p, r, rebias);
     return;
   }
-  const sign = aS ^ bS;
+  const sign = W.aS ^ W.bS;
   if (op === OP_MUL) {
     if (ac === CLS_INF || bc === CLS_INF) {
       if (ac === CLS_ZERO || bc === CLS_ZERO) { setIndef(e, r); return; }
@@ -521,7 +532,7 @@ function arith(e: FpEnv, op: number, p: number, r: number, rebias: boolean): voi
   }
   if (bc === CLS_ZERO) {
     if (ac === CLS_ZERO) { setIndef(e, r); return; }
-    pendDE = 0;
+    W.pendDE = 0;
     e.flags |= FE_DIVZERO;
     e.c1 = 0;
     packInf(e, sign, r);
@@ -542,12 +553,12 @@ function addCore(e: FpEnv, as: number, ae: number, ah: number, al: number,
     t = ah; ah = bh; bh = t;
     t = al; al = bl; bl = t;
   }
-  // b aligned into r2:r1:r0.
-  r2 = bh; r1 = bl; r0 = 0;
+  // b aligned into W.r2:W.r1:W.r0.
+  W.r2 = bh; W.r1 = bl; W.r0 = 0;
   shiftRightJam(ae - be);
   let exp = ae;
   if (as === bs) {
-    let s0 = r0, s1 = al + r1, s2 = ah + r2;
+    let s0 = W.r0, s1 = al + W.r1, s2 = ah + W.r2;
     if (s1 >= TWO32) { s1 -= TWO32; s2 += 1; }
     if (s2 >= TWO32) {
       // Carry out: shift right one, keeping the sticky bit.
@@ -556,10 +567,10 @@ function addCore(e: FpEnv, as: number, ae: number, ah: number, al: number,
       s2 = 0x80000000 + ((s2 - TWO32) >>> 1);
       exp++;
     }
-    r2 = s2; r1 = s1; r0 = s0;
+    W.r2 = s2; W.r1 = s1; W.r0 = s0;
   } else {
     // a - b, a >= b.
-    let d0 = 0 - r0, d1 = al - r1, d2 = ah - r2;
+    let d0 = 0 - W.r0, d1 = al - W.r1, d2 = ah - W.r2;
     if (d0 < 0) { d0 += TWO32; d1 -= 1; }
     if (d1 < 0) { d1 += TWO32; d2 -= 1; }
     if ((d2 | d1 | d0) === 0) {
@@ -567,7 +578,7 @@ function addCore(e: FpEnv, as: number, ae: number, ah: number, al: number,
       packZero(e, e.rc === RC_DOWN ? 1 : 0, r);
       return;
     }
-    r2 = d2 >>> 0; r1 = d1 >>> 0; r0 = d0 >>> 0;
+    W.r2 = d2 >>> 0; W.r1 = d1 >>> 0; W.r0 = d0 >>> 0;
     exp -= normalize();
   }
   roundPack(e, as, exp, p, r, rebias);
@@ -577,8 +588,8 @@ function addCore(e: FpEnv, as: number, ae: number, ah: number, al: number,
 const dA = new Float64Array(4), dB = new Float64Array(4), col = new Float64Array(8);
 
 function mulCore(e: FpEnv, sign: number, p: number, r: number, rebias: boolean): void {
-  dA[0] = aL & 0xffff; dA[1] = aL >>> 16; dA[2] = aH & 0xffff; dA[3] = aH >>> 16;
-  dB[0] = bL & 0xffff; dB[1] = bL >>> 16; dB[2] = bH & 0xffff; dB[3] = bH >>> 16;
+  dA[0] = W.aL & 0xffff; dA[1] = W.aL >>> 16; dA[2] = W.aH & 0xffff; dA[3] = W.aH >>> 16;
+  dB[0] = W.bL & 0xffff; dB[1] = W.bL >>> 16; dB[2] = W.bH & 0xffff; dB[3] = W.bH >>> 16;
   for (let k = 0; k < 8; k++) col[k] = 0;
   for (let i = 0; i < 4; i++) {
     const x = dA[i]!;
@@ -595,14 +606,14 @@ function mulCore(e: FpEnv, sign: number, p: number, r: number, rebias: boolean):
   }
   const p0 = col[0]! + col[1]! * 65536, p1 = col[2]! + col[3]! * 65536;
   const p2 = col[4]! + col[5]! * 65536, p3 = col[6]! + col[7]! * 65536;
-  let exp = aE + bE;
+  let exp = W.aE + W.bE;
   // Product in [2^126, 2^128).
-  r2 = p3; r1 = p2; r0 = (p1 | (p0 !== 0 ? 1 : 0)) >>> 0;
+  W.r2 = p3; W.r1 = p2; W.r0 = (p1 | (p0 !== 0 ? 1 : 0)) >>> 0;
   if (p3 < 0x80000000) {
-    // Shift left one (bit 31 of p1 goes... p1's low bit becomes r0's bit 1; sticky stays in bit 0).
-    r2 = ((r2 << 1) | (r1 >>> 31)) >>> 0;
-    r1 = ((r1 << 1) | (r0 >>> 31)) >>> 0;
-    r0 = ((r0 << 1) | (r0 & 1)) >>> 0;
+    // Shift left one (bit 31 of p1 goes... p1's low bit becomes W.r0's bit 1; sticky stays in bit 0).
+    W.r2 = ((W.r2 << 1) | (W.r1 >>> 31)) >>> 0;
+    W.r1 = ((W.r1 << 1) | (W.r0 >>> 31)) >>> 0;
+    W.r0 = ((W.r0 << 1) | (W.r0 & 1)) >>> 0;
   } else {
     exp++;
   }
@@ -611,10 +622,10 @@ function mulCore(e: FpEnv, sign: number, p: number, r: number, rebias: boolean):
 
 /** Quotient bits generated per precision: p + 2 (one for a quotient below 1, one round bit). */
 function divCore(e: FpEnv, sign: number, p: number, r: number, rebias: boolean): void {
-  // Remainder rh:rl (rh may exceed 32 bits transiently), divisor bH:bL.
-  let rh = aH, rl = aL;
-  let exp = aE - bE;
-  const bh = bH, bl = bL;
+  // Remainder rh:rl (rh may exceed 32 bits transiently), divisor W.bH:W.bL.
+  let rh = W.aH, rl = W.aL;
+  let exp = W.aE - W.bE;
+  const bh = W.bH, bl = W.bL;
   if (rh < bh || (rh === bh && rl < bl)) {
     rh = rh * 2 + (rl >>> 31);
     rl = (rl << 1) >>> 0;
@@ -639,7 +650,7 @@ function divCore(e: FpEnv, sign: number, p: number, r: number, rebias: boolean):
     rh = rh * 2 + (rl >>> 31);
     rl = (rl << 1) >>> 0;
   }
-  r2 = q2 >>> 0; r1 = q1 >>> 0; r0 = (q0 | ((rh !== 0 || rl !== 0) ? 1 : 0)) >>> 0;
+  W.r2 = q2 >>> 0; W.r1 = q1 >>> 0; W.r0 = (q0 | ((rh !== 0 || rl !== 0) ? 1 : 0)) >>> 0;
   roundPack(e, sign, exp, p, r, rebias);
 }
 
@@ -648,7 +659,7 @@ function divCore(e: FpEnv, sign: number, p: number, r: number, rebias: boolean):
  * remainder. Radicand M = significand (doubled when the exponent is odd) read in bit pairs.
  */
 function sqrtCore(e: FpEnv, n: number, p: number, r: number, rebias: boolean): void {
-  let mh = aH, ml = aL, ex = aE;
+  let mh = W.aH, ml = W.aL, ex = W.aE;
   // M as a 65-bit value m64:mh:ml: radicand X = M / 2^63 in [1, 4).
   let m64 = 0;
   if ((ex & 1) !== 0) {
@@ -696,8 +707,126 @@ function sqrtCore(e: FpEnv, n: number, p: number, r: number, rebias: boolean): v
     }
     rootH = oh; rootL = ol;
   }
-  r2 = q2 >>> 0; r1 = q1 >>> 0; r0 = (q0 | ((remH !== 0 || remL !== 0) ? 1 : 0)) >>> 0;
+  W.r2 = q2 >>> 0; W.r1 = q1 >>> 0; W.r0 = (q0 | ((remH !== 0 || remL !== 0) ? 1 : 0)) >>> 0;
   roundPack(e, 0, ex / 2, p, r, rebias);
+}
+
+// ---- native-double fast paths -----------------------------------------------------------------------
+// Round-to-nearest-even with normal operands and a result safely inside the normal range: the host's
+// IEEE double arithmetic gives the same result, and only PE can be raised (so masks, DAZ and FTZ do
+// not matter). Inexactness and the rounding direction (C1) are found exactly with error-free
+// transformations: TwoSum for add/sub, Dekker's TwoProduct (Veltkamp splitting) for mul and for the
+// residuals a - q*b (div) and a - s*s (sqrt). binary32 is computed in double and rounded once more
+// with Math.fround: double rounding is harmless for + - * / sqrt since 53 >= 2*24 + 2 (Figueroa 1995).
+// Everything else takes the exact path.
+
+const FB = new Float64Array(1), UB = new Uint32Array(FB.buffer);
+const F32B = new Float32Array(1), U32B = new Uint32Array(F32B.buffer);
+const SPLIT = 134217729; // 2^27 + 1
+/** Smallest magnitudes accepted as results: one binade above the smallest normal (tininess is then impossible). */
+const MIN64 = 2 ** -1021, MIN32 = 2 ** -125, MAX32 = 3.4028234663852886e38;
+
+/** Exact error of p = fl(x*y): x*y = p + T.err (operand magnitudes within 2^+-480). */
+function twoProdErr(x: number, y: number, p: number): number {
+  let t = SPLIT * x;
+  const xh = t - (t - x), xl = x - xh;
+  t = SPLIT * y;
+  const yh = t - (t - y), yl = y - yh;
+  return ((xh * yh - p) + xh * yl + xl * yh) + xl * yl;
+}
+
+function rd64(lo: number, hi: number): number { UB[0] = lo; UB[1] = hi; return FB[0]!; }
+function wr64(e: FpEnv, v: number): void { FB[0] = v; e.lo = UB[0]!; e.hi = UB[1]!; e.se = 0; }
+function rd32(a: number): number { U32B[0] = a; return F32B[0]!; }
+
+/** f64 add/sub fast path (neg = subtract); false when not applicable. */
+function fastAdd64(e: FpEnv, alo: number, ahi: number, blo: number, bhi: number, neg: boolean): boolean {
+  const ea = (ahi >>> 20) & 0x7ff, eb = (bhi >>> 20) & 0x7ff;
+  if (ea === 0 || ea === 0x7ff || eb === 0 || eb === 0x7ff) return false;
+  const a = rd64(alo, ahi), b = neg ? -rd64(blo, bhi) : rd64(blo, bhi);
+  const s = a + b, m = Math.abs(s);
+  if (!(m >= MIN64) || m === Infinity) return false;
+  const bb = s - a, err = (a - (s - bb)) + (b - bb);
+  wr64(e, s);
+  if (err !== 0) { e.flags |= FE_INEXACT; e.c1 = (err < 0) === (s > 0) ? 1 : 0; } else e.c1 = 0;
+  return true;
+}
+
+/** Operand exponent window for mul/div/sqrt: |x| in [2^-480, 2^481), so TwoProduct is exact. */
+function inWin64(hi: number): boolean { const x = (hi >>> 20) & 0x7ff; return x >= 543 && x <= 1503; }
+
+function fastMul64(e: FpEnv, alo: number, ahi: number, blo: number, bhi: number): boolean {
+  if (!inWin64(ahi) || !inWin64(bhi)) return false;
+  const a = rd64(alo, ahi), b = rd64(blo, bhi);
+  const p = a * b, err = twoProdErr(a, b, p);
+  wr64(e, p);
+  if (err !== 0) { e.flags |= FE_INEXACT; e.c1 = (err < 0) === (p > 0) ? 1 : 0; } else e.c1 = 0;
+  return true;
+}
+
+function fastDiv64(e: FpEnv, alo: number, ahi: number, blo: number, bhi: number): boolean {
+  if (!inWin64(ahi) || !inWin64(bhi)) return false;
+  const a = rd64(alo, ahi), b = rd64(blo, bhi);
+  const q = a / b, p = q * b;
+  // a - p is exact (Sterbenz), and the residual a - q*b is representable, so r is exact.
+  const r = (a - p) - twoProdErr(q, b, p);
+  wr64(e, q);
+  if (r !== 0) { e.flags |= FE_INEXACT; e.c1 = (r < 0) === (a > 0) ? 1 : 0; } else e.c1 = 0;
+  return true;
+}
+
+function fastSqrt64(e: FpEnv, lo: number, hi: number): boolean {
+  if ((hi & 0x80000000) !== 0 || !inWin64(hi)) return false;
+  const a = rd64(lo, hi), q = Math.sqrt(a), p = q * q;
+  const r = (a - p) - twoProdErr(q, q, p);
+  wr64(e, q);
+  if (r !== 0) { e.flags |= FE_INEXACT; e.c1 = r < 0 ? 1 : 0; } else e.c1 = 0;
+  return true;
+}
+
+/** binary32 fast path for op (OP_ADD..OP_DIV; 4 = sqrt); returns false when not applicable. */
+function fast32(e: FpEnv, op: number, a32: number, b32: number): boolean {
+  const ea = (a32 >>> 23) & 0xff, eb = (b32 >>> 23) & 0xff;
+  if (ea === 0 || ea === 0xff || ((eb === 0 || eb === 0xff) && op !== 4)) return false;
+  const a = rd32(a32), b = rd32(b32);
+  let r: number, up: boolean, inexact: boolean;
+  switch (op) {
+    case OP_ADD: case OP_SUB: {
+      const bb0 = op === OP_SUB ? -b : b;
+      const d = a + bb0, bb = d - a, err = (a - (d - bb)) + (bb0 - bb);
+      r = Math.fround(d);
+      inexact = r !== d || err !== 0;
+      up = r !== d ? (r - d > 0) === (r > 0) : (err < 0) === (r > 0);
+      break;
+    }
+    case OP_MUL: {
+      const p = a * b; // exact: 48 bits
+      r = Math.fround(p);
+      inexact = r !== p;
+      up = Math.abs(r) > Math.abs(p);
+      break;
+    }
+    case OP_DIV: {
+      r = Math.fround(a / b);
+      const p = r * b; // exact: 48 bits
+      inexact = p !== a;
+      up = Math.abs(p) > Math.abs(a);
+      break;
+    }
+    default: {
+      if (a < 0) return false;
+      r = Math.fround(Math.sqrt(a));
+      const p = r * r;
+      inexact = p !== a;
+      up = p > a;
+    }
+  }
+  const m = Math.abs(r);
+  if (!(m >= MIN32) || m > MAX32) return false;
+  F32B[0] = r;
+  e.lo = U32B[0]!; e.hi = 0; e.se = 0;
+  if (inexact) { e.flags |= FE_INEXACT; e.c1 = up ? 1 : 0; } else e.c1 = 0;
+  return true;
 }
 
 // ---- binary32 --------------------------------------------------------------------------------------
@@ -712,27 +841,36 @@ function op32(e: FpEnv, op: number, a: number, b: number): number {
   return e.lo;
 }
 
-export function f32Add(e: FpEnv, a: number, b: number): number { return op32(e, OP_ADD, a, b); }
-export function f32Sub(e: FpEnv, a: number, b: number): number { return op32(e, OP_SUB, a, b); }
-export function f32Mul(e: FpEnv, a: number, b: number): number { return op32(e, OP_MUL, a, b); }
-export function f32Div(e: FpEnv, a: number, b: number): number { return op32(e, OP_DIV, a, b); }
+export function f32Add(e: FpEnv, a: number, b: number): number {
+  return e.rc === RC_NEAREST && fast32(e, OP_ADD, a >>> 0, b >>> 0) ? e.lo : op32(e, OP_ADD, a, b);
+}
+export function f32Sub(e: FpEnv, a: number, b: number): number {
+  return e.rc === RC_NEAREST && fast32(e, OP_SUB, a >>> 0, b >>> 0) ? e.lo : op32(e, OP_SUB, a, b);
+}
+export function f32Mul(e: FpEnv, a: number, b: number): number {
+  return e.rc === RC_NEAREST && fast32(e, OP_MUL, a >>> 0, b >>> 0) ? e.lo : op32(e, OP_MUL, a, b);
+}
+export function f32Div(e: FpEnv, a: number, b: number): number {
+  return e.rc === RC_NEAREST && fast32(e, OP_DIV, a >>> 0, b >>> 0) ? e.lo : op32(e, OP_DIV, a, b);
+}
 
 export function f32Sqrt(e: FpEnv, a: number): number {
   a >>>= 0;
+  if (e.rc === RC_NEAREST && fast32(e, 4, a, 0)) return e.lo;
   const c = unpack32(a); takeA(c);
   if (isNan(c)) return nan2_32(e, a, c, 0, CLS_ZERO);
-  pendDE = 0;
-  if (c === CLS_SUBNORMAL) { if (e.daz) aC = CLS_ZERO; else pendDE = 1; }
+  W.pendDE = 0;
+  if (c === CLS_SUBNORMAL) { if (e.daz) W.aC = CLS_ZERO; else W.pendDE = 1; }
   sqrtSpecial(e, 26, 24, R32, false);
   return e.lo;
 }
 
 /** sqrt special cases (after NaN screening) + core. */
 function sqrtSpecial(e: FpEnv, n: number, p: number, r: number, rebias: boolean): void {
-  if (aC === CLS_ZERO) { e.c1 = 0; packZero(e, aS, r); return; }
-  if (aS !== 0) { setIndef(e, r); return; }
+  if (W.aC === CLS_ZERO) { e.c1 = 0; packZero(e, W.aS, r); return; }
+  if (W.aS !== 0) { setIndef(e, r); return; }
   if (deStops(e)) return;
-  if (aC === CLS_INF) { e.c1 = 0; packInf(e, 0, r); return; }
+  if (W.aC === CLS_INF) { e.c1 = 0; packInf(e, 0, r); return; }
   sqrtCore(e, n, p, r, rebias);
 }
 
@@ -747,17 +885,26 @@ function op64(e: FpEnv, op: number, alo: number, ahi: number, blo: number, bhi: 
   arith(e, op, 53, R64, false);
 }
 
-export function f64Add(e: FpEnv, alo: number, ahi: number, blo: number, bhi: number): void { op64(e, OP_ADD, alo, ahi, blo, bhi); }
-export function f64Sub(e: FpEnv, alo: number, ahi: number, blo: number, bhi: number): void { op64(e, OP_SUB, alo, ahi, blo, bhi); }
-export function f64Mul(e: FpEnv, alo: number, ahi: number, blo: number, bhi: number): void { op64(e, OP_MUL, alo, ahi, blo, bhi); }
-export function f64Div(e: FpEnv, alo: number, ahi: number, blo: number, bhi: number): void { op64(e, OP_DIV, alo, ahi, blo, bhi); }
+export function f64Add(e: FpEnv, alo: number, ahi: number, blo: number, bhi: number): void {
+  if (e.rc !== RC_NEAREST || !fastAdd64(e, alo >>> 0, ahi >>> 0, blo >>> 0, bhi >>> 0, false)) op64(e, OP_ADD, alo, ahi, blo, bhi);
+}
+export function f64Sub(e: FpEnv, alo: number, ahi: number, blo: number, bhi: number): void {
+  if (e.rc !== RC_NEAREST || !fastAdd64(e, alo >>> 0, ahi >>> 0, blo >>> 0, bhi >>> 0, true)) op64(e, OP_SUB, alo, ahi, blo, bhi);
+}
+export function f64Mul(e: FpEnv, alo: number, ahi: number, blo: number, bhi: number): void {
+  if (e.rc !== RC_NEAREST || !fastMul64(e, alo >>> 0, ahi >>> 0, blo >>> 0, bhi >>> 0)) op64(e, OP_MUL, alo, ahi, blo, bhi);
+}
+export function f64Div(e: FpEnv, alo: number, ahi: number, blo: number, bhi: number): void {
+  if (e.rc !== RC_NEAREST || !fastDiv64(e, alo >>> 0, ahi >>> 0, blo >>> 0, bhi >>> 0)) op64(e, OP_DIV, alo, ahi, blo, bhi);
+}
 
 export function f64Sqrt(e: FpEnv, lo: number, hi: number): void {
   lo >>>= 0; hi >>>= 0;
+  if (e.rc === RC_NEAREST && fastSqrt64(e, lo, hi)) return;
   const c = unpack64(lo, hi); takeA(c);
   if (isNan(c)) { nan2_64(e, lo, hi, c, 0, 0, CLS_ZERO); return; }
-  pendDE = 0;
-  if (c === CLS_SUBNORMAL) { if (e.daz) aC = CLS_ZERO; else pendDE = 1; }
+  W.pendDE = 0;
+  if (c === CLS_SUBNORMAL) { if (e.daz) W.aC = CLS_ZERO; else W.pendDE = 1; }
   sqrtSpecial(e, 55, 53, R64, false);
 }
 
@@ -783,7 +930,7 @@ export function f80Sqrt(e: FpEnv, lo: number, hi: number, se: number): void {
   const c = unpack80(lo, hi, se); takeA(c);
   if (c === CLS_UNSUPPORTED) { setIndef(e, R80); return; }
   if (isNan(c)) { nan2_80(e, lo, hi, se, c, 0, 0, 0, CLS_ZERO); return; }
-  pendDE = c === CLS_SUBNORMAL ? 1 : 0;
+  W.pendDE = c === CLS_SUBNORMAL ? 1 : 0;
   sqrtSpecial(e, 66, e.prec, R80, e.x87);
 }
 
@@ -792,9 +939,9 @@ export function f80Sqrt(e: FpEnv, lo: number, hi: number, se: number): void {
 /** Writes the staged operand a (any class but NaN/unsupported) exactly as an f80. */
 function packA80(e: FpEnv): void {
   e.c1 = 0;
-  if (aC === CLS_ZERO) { packZero(e, aS, R80); return; }
-  if (aC === CLS_INF) { packInf(e, aS, R80); return; }
-  e.lo = aL; e.hi = aH; e.se = (aS << 15) | (aE + 16383);
+  if (W.aC === CLS_ZERO) { packZero(e, W.aS, R80); return; }
+  if (W.aC === CLS_INF) { packInf(e, W.aS, R80); return; }
+  e.lo = W.aL; e.hi = W.aH; e.se = (W.aS << 15) | (W.aE + 16383);
 }
 
 /** binary32 -> f80 (FLD m32fp): exact; SNaN -> IE + quieted; denormal -> DE (SDM Vol. 2 FLD). */
@@ -804,12 +951,12 @@ export function f32ToF80(e: FpEnv, a: number): void {
   if (isNan(c)) {
     if (c === CLS_SNAN) e.flags |= FE_INVALID;
     e.c1 = 0;
-    e.se = (uS << 15) | 0x7fff;
+    e.se = (W.uS << 15) | 0x7fff;
     e.hi = (0xc0000000 | ((a & 0x3fffff) << 8)) >>> 0;
     e.lo = 0;
     return;
   }
-  if (c === CLS_SUBNORMAL) { if (e.daz) { aC = CLS_ZERO; } else e.flags |= FE_DENORMAL; }
+  if (c === CLS_SUBNORMAL) { if (e.daz) { W.aC = CLS_ZERO; } else e.flags |= FE_DENORMAL; }
   packA80(e);
 }
 
@@ -819,12 +966,12 @@ export function f64ToF80(e: FpEnv, lo: number, hi: number): void {
   if (isNan(c)) {
     if (c === CLS_SNAN) e.flags |= FE_INVALID;
     e.c1 = 0;
-    e.se = (uS << 15) | 0x7fff;
+    e.se = (W.uS << 15) | 0x7fff;
     e.hi = (0xc0000000 | ((hi & 0x7ffff) << 11) | (lo >>> 21)) >>> 0;
     e.lo = (lo << 11) >>> 0;
     return;
   }
-  if (c === CLS_SUBNORMAL) { if (e.daz) { aC = CLS_ZERO; } else e.flags |= FE_DENORMAL; }
+  if (c === CLS_SUBNORMAL) { if (e.daz) { W.aC = CLS_ZERO; } else e.flags |= FE_DENORMAL; }
   packA80(e);
 }
 
@@ -836,25 +983,25 @@ export function f32ToF64(e: FpEnv, a: number): void {
   e.se = 0;
   if (isNan(c)) {
     if (c === CLS_SNAN) e.flags |= FE_INVALID;
-    e.hi = ((uS << 31) | 0x7ff80000 | ((a & 0x3fffff) >>> 3)) >>> 0;
+    e.hi = ((W.uS << 31) | 0x7ff80000 | ((a & 0x3fffff) >>> 3)) >>> 0;
     e.lo = (a << 29) >>> 0;
     return;
   }
-  if (c === CLS_SUBNORMAL) { if (e.daz) aC = CLS_ZERO; else e.flags |= FE_DENORMAL; }
-  if (aC === CLS_ZERO) { packZero(e, aS, R64); return; }
-  if (aC === CLS_INF) { packInf(e, aS, R64); return; }
-  r2 = aH; r1 = aL; r0 = 0;
-  packBits(e, aS, aE + 1023, R64);
+  if (c === CLS_SUBNORMAL) { if (e.daz) W.aC = CLS_ZERO; else e.flags |= FE_DENORMAL; }
+  if (W.aC === CLS_ZERO) { packZero(e, W.aS, R64); return; }
+  if (W.aC === CLS_INF) { packInf(e, W.aS, R64); return; }
+  W.r2 = W.aH; W.r1 = W.aL; W.r0 = 0;
+  packBits(e, W.aS, W.aE + 1023, R64);
 }
 
 // ---- narrowing conversions -------------------------------------------------------------------------
 
 /** Rounds the staged operand a (from a wider format) into range r at precision p. */
 function narrowA(e: FpEnv, p: number, r: number): void {
-  if (aC === CLS_ZERO) { e.c1 = 0; packZero(e, aS, r); return; }
-  if (aC === CLS_INF) { e.c1 = 0; packInf(e, aS, r); return; }
-  r2 = aH; r1 = aL; r0 = 0;
-  roundPack(e, aS, aE, p, r, false);
+  if (W.aC === CLS_ZERO) { e.c1 = 0; packZero(e, W.aS, r); return; }
+  if (W.aC === CLS_INF) { e.c1 = 0; packInf(e, W.aS, r); return; }
+  W.r2 = W.aH; W.r1 = W.aL; W.r0 = 0;
+  roundPack(e, W.aS, W.aE, p, r, false);
 }
 
 /** binary64 -> binary32 (CVTSD2SS): IE (SNaN), DE (unless DAZ), OE, UE, PE; FTZ. */
@@ -864,10 +1011,10 @@ export function f64ToF32(e: FpEnv, lo: number, hi: number): number {
   if (isNan(c)) {
     if (c === CLS_SNAN) e.flags |= FE_INVALID;
     e.c1 = 0; e.hi = 0; e.se = 0;
-    return (e.lo = ((uS << 31) | 0x7fc00000 | ((hi & 0x7ffff) << 3) | (lo >>> 29)) >>> 0);
+    return (e.lo = ((W.uS << 31) | 0x7fc00000 | ((hi & 0x7ffff) << 3) | (lo >>> 29)) >>> 0);
   }
-  pendDE = 0;
-  if (c === CLS_SUBNORMAL) { if (e.daz) aC = CLS_ZERO; else pendDE = 1; }
+  W.pendDE = 0;
+  if (c === CLS_SUBNORMAL) { if (e.daz) W.aC = CLS_ZERO; else W.pendDE = 1; }
   if (deStops(e)) return e.lo;
   narrowA(e, 24, R32);
   return e.lo;
@@ -909,19 +1056,19 @@ export function f80ToF64(e: FpEnv, lo: number, hi: number, se: number): void {
 
 /** Compares the staged operands (finite/inf/zero, DAZ already applied). */
 function cmpStaged(): number {
-  const az = aC === CLS_ZERO, bz = bC === CLS_ZERO;
+  const az = W.aC === CLS_ZERO, bz = W.bC === CLS_ZERO;
   if (az && bz) return CMP_EQ;
-  if (az) return bS !== 0 ? CMP_GT : CMP_LT;
-  if (bz) return aS !== 0 ? CMP_LT : CMP_GT;
-  if (aS !== bS) return aS !== 0 ? CMP_LT : CMP_GT;
+  if (az) return W.bS !== 0 ? CMP_GT : CMP_LT;
+  if (bz) return W.aS !== 0 ? CMP_LT : CMP_GT;
+  if (W.aS !== W.bS) return W.aS !== 0 ? CMP_LT : CMP_GT;
   let m: number;
-  if (aC === CLS_INF) m = bC === CLS_INF ? 0 : 1;
-  else if (bC === CLS_INF) m = -1;
-  else if (aE !== bE) m = aE > bE ? 1 : -1;
-  else if (aH !== bH) m = aH > bH ? 1 : -1;
-  else if (aL !== bL) m = aL > bL ? 1 : -1;
+  if (W.aC === CLS_INF) m = W.bC === CLS_INF ? 0 : 1;
+  else if (W.bC === CLS_INF) m = -1;
+  else if (W.aE !== W.bE) m = W.aE > W.bE ? 1 : -1;
+  else if (W.aH !== W.bH) m = W.aH > W.bH ? 1 : -1;
+  else if (W.aL !== W.bL) m = W.aL > W.bL ? 1 : -1;
   else m = 0;
-  if (aS !== 0) m = -m;
+  if (W.aS !== 0) m = -m;
   return m > 0 ? CMP_GT : m < 0 ? CMP_LT : CMP_EQ;
 }
 
@@ -963,7 +1110,7 @@ export function f80Cmp(e: FpEnv, alo: number, ahi: number, ase: number, blo: num
 /** Packs the integer sign * hi:lo (magnitude, uint32 halves) into range r at p bits. */
 function fromInt(e: FpEnv, sign: number, hi: number, lo: number, p: number, r: number): void {
   if ((hi | lo) === 0) { e.c1 = 0; packZero(e, 0, r); return; }
-  r2 = hi; r1 = lo; r0 = 0;
+  W.r2 = hi; W.r1 = lo; W.r0 = 0;
   const n = normalize();
   roundPack(e, sign, 63 - n, p, r, false);
 }
@@ -976,18 +1123,17 @@ export function i32ToF32(e: FpEnv, v: number): number {
 export function i32ToF64(e: FpEnv, v: number): void { v |= 0; fromInt(e, v < 0 ? 1 : 0, 0, Math.abs(v) >>> 0, 53, R64); }
 export function i32ToF80(e: FpEnv, v: number): void { v |= 0; fromInt(e, v < 0 ? 1 : 0, 0, Math.abs(v) >>> 0, 64, R80); }
 
-let nHi = 0, nLo = 0;
-/** Magnitude of the two's complement lo/hi into nHi:nLo; returns the sign. */
+/** Magnitude of the two's complement lo/hi into W.nHi:W.nLo; returns the sign. */
 function abs64(lo: number, hi: number): number {
   lo >>>= 0; hi >>>= 0;
-  if ((hi & 0x80000000) === 0) { nHi = hi; nLo = lo; return 0; }
-  nLo = (~lo + 1) >>> 0;
-  nHi = (~hi + (nLo === 0 ? 1 : 0)) >>> 0;
+  if ((hi & 0x80000000) === 0) { W.nHi = hi; W.nLo = lo; return 0; }
+  W.nLo = (~lo + 1) >>> 0;
+  W.nHi = (~hi + (W.nLo === 0 ? 1 : 0)) >>> 0;
   return 1;
 }
-export function i64ToF32(e: FpEnv, lo: number, hi: number): number { const s = abs64(lo, hi); fromInt(e, s, nHi, nLo, 24, R32); return e.lo; }
-export function i64ToF64(e: FpEnv, lo: number, hi: number): void { const s = abs64(lo, hi); fromInt(e, s, nHi, nLo, 53, R64); }
-export function i64ToF80(e: FpEnv, lo: number, hi: number): void { const s = abs64(lo, hi); fromInt(e, s, nHi, nLo, 64, R80); }
+export function i64ToF32(e: FpEnv, lo: number, hi: number): number { const s = abs64(lo, hi); fromInt(e, s, W.nHi, W.nLo, 24, R32); return e.lo; }
+export function i64ToF64(e: FpEnv, lo: number, hi: number): void { const s = abs64(lo, hi); fromInt(e, s, W.nHi, W.nLo, 53, R64); }
+export function i64ToF80(e: FpEnv, lo: number, hi: number): void { const s = abs64(lo, hi); fromInt(e, s, W.nHi, W.nLo, 64, R80); }
 
 // ---- float -> integer ------------------------------------------------------------------------------------
 
@@ -1003,39 +1149,39 @@ function intIndef(e: FpEnv, bits: number): void {
  * inexact; out of range, NaN or infinity -> IE and the integer indefinite (SDM Vol. 1 4.8.3.7).
  */
 function toInt(e: FpEnv, bits: number, rc: number): void {
-  const c = aC;
+  const c = W.aC;
   if (c === CLS_ZERO) { e.lo = 0; e.hi = 0; e.c1 = 0; return; }
   if (c !== CLS_NORMAL && c !== CLS_SUBNORMAL) { intIndef(e, bits); return; }
-  if (aE > 63) { intIndef(e, bits); return; }
-  r2 = aH; r1 = aL; r0 = 0;
-  shiftRightJam(63 - aE);
-  // Integer part in r2:r1, fraction (with sticky) in r0.
-  const rb = r0 >>> 31, st = r0 & 0x7fffffff, inexact = (r0 !== 0);
+  if (W.aE > 63) { intIndef(e, bits); return; }
+  W.r2 = W.aH; W.r1 = W.aL; W.r0 = 0;
+  shiftRightJam(63 - W.aE);
+  // Integer part in W.r2:W.r1, fraction (with sticky) in W.r0.
+  const rb = W.r0 >>> 31, st = W.r0 & 0x7fffffff, inexact = (W.r0 !== 0);
   let up = false;
   if (inexact) {
     switch (rc) {
-      case RC_NEAREST: up = rb !== 0 && (st !== 0 || (r1 & 1) !== 0); break;
-      case RC_DOWN: up = aS !== 0; break;
-      case RC_UP: up = aS === 0; break;
+      case RC_NEAREST: up = rb !== 0 && (st !== 0 || (W.r1 & 1) !== 0); break;
+      case RC_DOWN: up = W.aS !== 0; break;
+      case RC_UP: up = W.aS === 0; break;
       default: up = false;
     }
   }
-  let hi = r2, lo = r1;
+  let hi = W.r2, lo = W.r1;
   if (up) {
     lo += 1;
     if (lo >= TWO32) { lo = 0; hi += 1; if (hi >= TWO32) { intIndef(e, bits); return; } }
   }
   // Range: magnitude <= 2^(bits-1) - 1, or 2^(bits-1) when negative.
   let ok: boolean;
-  if (bits === 64) ok = hi < 0x80000000 || (aS !== 0 && hi === 0x80000000 && lo === 0);
+  if (bits === 64) ok = hi < 0x80000000 || (W.aS !== 0 && hi === 0x80000000 && lo === 0);
   else {
     const lim = bits === 32 ? 0x80000000 : 0x8000;
-    ok = hi === 0 && (lo < lim || (aS !== 0 && lo === lim));
+    ok = hi === 0 && (lo < lim || (W.aS !== 0 && lo === lim));
   }
   if (!ok) { intIndef(e, bits); return; }
   if (inexact) e.flags |= FE_INEXACT;
   e.c1 = up ? 1 : 0;
-  if (aS !== 0 && (hi | lo) !== 0) {
+  if (W.aS !== 0 && (hi | lo) !== 0) {
     lo = (~lo + 1) >>> 0;
     hi = (~hi + (lo === 0 ? 1 : 0)) >>> 0;
   }
@@ -1046,12 +1192,12 @@ function toInt(e: FpEnv, bits: number, rc: number): void {
 /** binary32 -> int16/32/64 (CVTSS2SI / CVTTSS2SI): IE, PE; DAZ applies, no DE. */
 export function f32ToInt(e: FpEnv, a: number, bits: number, trunc: boolean): void {
   const c = unpack32(a >>> 0); takeA(c);
-  if (c === CLS_SUBNORMAL && e.daz) aC = CLS_ZERO;
+  if (c === CLS_SUBNORMAL && e.daz) W.aC = CLS_ZERO;
   toInt(e, bits, trunc ? RC_ZERO : e.rc);
 }
 export function f64ToInt(e: FpEnv, lo: number, hi: number, bits: number, trunc: boolean): void {
   const c = unpack64(lo >>> 0, hi >>> 0); takeA(c);
-  if (c === CLS_SUBNORMAL && e.daz) aC = CLS_ZERO;
+  if (c === CLS_SUBNORMAL && e.daz) W.aC = CLS_ZERO;
   toInt(e, bits, trunc ? RC_ZERO : e.rc);
 }
 /** f80 -> int16/32/64 (FIST/FISTP/FISTTP): IE (NaN, unsupported, out of range), PE; C1 = rounded up. */
@@ -1068,38 +1214,38 @@ export function f80ToInt(e: FpEnv, lo: number, hi: number, se: number, bits: num
  */
 function roundIntStaged(e: FpEnv, rc: number, noPE: boolean, p: number, r: number): void {
   e.c1 = 0;
-  if (aC === CLS_ZERO) { packZero(e, aS, r); return; }
-  if (aC === CLS_INF) { packInf(e, aS, r); return; }
-  r2 = aH; r1 = aL; r0 = 0;
-  if (aE >= p - 1) { packBits(e, aS, aE + BIAS[r]!, r); return; }
-  shiftRightJam(63 - aE);
-  const rb = r0 >>> 31, st = r0 & 0x7fffffff, inexact = r0 !== 0;
+  if (W.aC === CLS_ZERO) { packZero(e, W.aS, r); return; }
+  if (W.aC === CLS_INF) { packInf(e, W.aS, r); return; }
+  W.r2 = W.aH; W.r1 = W.aL; W.r0 = 0;
+  if (W.aE >= p - 1) { packBits(e, W.aS, W.aE + BIAS[r]!, r); return; }
+  shiftRightJam(63 - W.aE);
+  const rb = W.r0 >>> 31, st = W.r0 & 0x7fffffff, inexact = W.r0 !== 0;
   let up = false;
   if (inexact) {
     switch (rc) {
-      case RC_NEAREST: up = rb !== 0 && (st !== 0 || (r1 & 1) !== 0); break;
-      case RC_DOWN: up = aS !== 0; break;
-      case RC_UP: up = aS === 0; break;
+      case RC_NEAREST: up = rb !== 0 && (st !== 0 || (W.r1 & 1) !== 0); break;
+      case RC_DOWN: up = W.aS !== 0; break;
+      case RC_UP: up = W.aS === 0; break;
       default: up = false;
     }
     if (!noPE) e.flags |= FE_INEXACT;
   }
-  r0 = 0;
+  W.r0 = 0;
   if (up) {
-    r1 += 1;
-    if (r1 >= TWO32) { r1 = 0; r2 += 1; }
+    W.r1 += 1;
+    if (W.r1 >= TWO32) { W.r1 = 0; W.r2 += 1; }
   }
   e.c1 = up ? 1 : 0;
-  if ((r2 | r1) === 0) { packZero(e, aS, r); return; }
+  if ((W.r2 | W.r1) === 0) { packZero(e, W.aS, r); return; }
   const n = normalize();
-  packBits(e, aS, 63 - n + BIAS[r]!, r);
+  packBits(e, W.aS, 63 - n + BIAS[r]!, r);
 }
 
 export function f32RoundInt(e: FpEnv, a: number, rc: number, noPE: boolean): number {
   a >>>= 0;
   const c = unpack32(a); takeA(c);
   if (isNan(c)) return nan2_32(e, a, c, 0, CLS_ZERO);
-  if (c === CLS_SUBNORMAL && e.daz) aC = CLS_ZERO;
+  if (c === CLS_SUBNORMAL && e.daz) W.aC = CLS_ZERO;
   roundIntStaged(e, rc, noPE, 24, R32);
   return e.lo;
 }
@@ -1107,7 +1253,7 @@ export function f64RoundInt(e: FpEnv, lo: number, hi: number, rc: number, noPE: 
   lo >>>= 0; hi >>>= 0;
   const c = unpack64(lo, hi); takeA(c);
   if (isNan(c)) { nan2_64(e, lo, hi, c, 0, 0, CLS_ZERO); return; }
-  if (c === CLS_SUBNORMAL && e.daz) aC = CLS_ZERO;
+  if (c === CLS_SUBNORMAL && e.daz) W.aC = CLS_ZERO;
   roundIntStaged(e, rc, noPE, 53, R64);
 }
 /** FRNDINT: IE (SNaN, unsupported), DE (denormal operand), PE. */
@@ -1116,7 +1262,7 @@ export function f80RoundInt(e: FpEnv, lo: number, hi: number, se: number, rc: nu
   const c = unpack80(lo, hi, se); takeA(c);
   if (c === CLS_UNSUPPORTED) { setIndef(e, R80); return; }
   if (isNan(c)) { nan2_80(e, lo, hi, se, c, 0, 0, 0, CLS_ZERO); return; }
-  pendDE = c === CLS_SUBNORMAL ? 1 : 0;
+  W.pendDE = c === CLS_SUBNORMAL ? 1 : 0;
   if (deStops(e)) return;
   roundIntStaged(e, rc, noPE, 64, R80);
 }
@@ -1137,36 +1283,36 @@ export function f80Rem(e: FpEnv, alo: number, ahi: number, ase: number, blo: num
   const cb = unpack80(blo, bhi, bse); takeB(cb);
   if (ca === CLS_UNSUPPORTED || cb === CLS_UNSUPPORTED) { setIndef(e, R80); return; }
   if (isNan(ca) || isNan(cb)) { nan2_80(e, alo, ahi, ase, ca, blo, bhi, bse, cb); return; }
-  if (ca === CLS_INF || bC === CLS_ZERO) { setIndef(e, R80); return; }
+  if (ca === CLS_INF || W.bC === CLS_ZERO) { setIndef(e, R80); return; }
   denormals2(false);
   if (deStops(e)) return;
-  if (aC === CLS_ZERO || bC === CLS_INF) {
+  if (W.aC === CLS_ZERO || W.bC === CLS_INF) {
     // Remainder is the dividend itself (a denormal keeps its encoding except pseudo-denormals).
-    if (aC === CLS_ZERO) { packZero(e, aS, R80); return; }
-    r2 = aH; r1 = aL; r0 = 0;
-    roundPack(e, aS, aE, 64, R80, e.x87);
+    if (W.aC === CLS_ZERO) { packZero(e, W.aS, R80); return; }
+    W.r2 = W.aH; W.r1 = W.aL; W.r0 = 0;
+    roundPack(e, W.aS, W.aE, 64, R80, e.x87);
     return;
   }
-  let d = aE - bE;
+  let d = W.aE - W.bE;
   let partial = false;
-  let bexp = bE;
+  let bexp = W.bE;
   if (d >= 64) {
     const n = 32 + (d & 31);
-    bexp = bE + d - n;
+    bexp = W.bE + d - n;
     d = n;
     partial = true;
   }
-  let sign = aS;
-  // Remainder rh:rl over the divisor bH:bL, quotient bits in q (only the low bits matter).
-  let rh = aH, rl = aL, q = 0;
+  let sign = W.aS;
+  // Remainder rh:rl over the divisor W.bH:W.bL, quotient bits in q (only the low bits matter).
+  let rh = W.aH, rl = W.aL, q = 0;
   let rexp: number;
   if (d < 0) {
-    rexp = aE;
+    rexp = W.aE;
     if (nearest && d === -1) {
       // |a| in [|b|/2, |b|): quotient 1 when |a| > |b|/2 (a tie rounds to the even quotient 0).
-      if (rh > bH || (rh === bH && rl > bL)) {
-        // r = b - a (aligned: a has exponent bE - 1): r = (2*bSig - aSig) at exponent bE - 1.
-        let th = bH * 2 + (bL >>> 31), tl = ((bL << 1) >>> 0) - rl;
+      if (rh > W.bH || (rh === W.bH && rl > W.bL)) {
+        // r = b - a (aligned: a has exponent W.bE - 1): r = (2*bSig - aSig) at exponent W.bE - 1.
+        let th = W.bH * 2 + (W.bL >>> 31), tl = ((W.bL << 1) >>> 0) - rl;
         if (tl < 0) { tl += TWO32; th -= 1; }
         th -= rh;
         // th:tl < 2^64 since a > b/2.
@@ -1179,8 +1325,8 @@ export function f80Rem(e: FpEnv, alo: number, ahi: number, ase: number, blo: num
     rexp = bexp;
     for (let k = 0; k <= d; k++) {
       q = (q << 1) & 7;
-      if (rh > bH || (rh === bH && rl >= bL)) {
-        let nl = rl - bL, nh = rh - bH;
+      if (rh > W.bH || (rh === W.bH && rl >= W.bL)) {
+        let nl = rl - W.bL, nh = rh - W.bH;
         if (nl < 0) { nl += TWO32; nh -= 1; }
         rl = nl; rh = nh;
         q |= 1;
@@ -1193,8 +1339,8 @@ export function f80Rem(e: FpEnv, alo: number, ahi: number, ase: number, blo: num
     if (nearest && !partial) {
       // Round the quotient to nearest even: compare 2r with b.
       const r2h = rh * 2 + (rl >>> 31), r2l = (rl << 1) >>> 0;
-      if (r2h > bH || (r2h === bH && (r2l > bL || (r2l === bL && (q & 1) !== 0)))) {
-        let nl = bL - rl, nh = bH - rh;
+      if (r2h > W.bH || (r2h === W.bH && (r2l > W.bL || (r2l === W.bL && (q & 1) !== 0)))) {
+        let nl = W.bL - rl, nh = W.bH - rh;
         if (nl < 0) { nl += TWO32; nh -= 1; }
         rh = nh; rl = nl;
         sign ^= 1;
@@ -1204,8 +1350,8 @@ export function f80Rem(e: FpEnv, alo: number, ahi: number, ase: number, blo: num
   }
   e.q = q & 7;
   e.partial = partial ? 1 : 0;
-  if ((rh | rl) === 0) { packZero(e, aS, R80); return; }
-  r2 = rh >>> 0; r1 = rl >>> 0; r0 = 0;
+  if ((rh | rl) === 0) { packZero(e, W.aS, R80); return; }
+  W.r2 = rh >>> 0; W.r1 = rl >>> 0; W.r0 = 0;
   const n = normalize();
   roundPack(e, sign, rexp - n, 64, R80, e.x87);
 }
@@ -1219,27 +1365,27 @@ export function f80Scale(e: FpEnv, alo: number, ahi: number, ase: number, blo: n
   if (ca === CLS_UNSUPPORTED || cb === CLS_UNSUPPORTED) { setIndef(e, R80); return; }
   if (isNan(ca) || isNan(cb)) { nan2_80(e, alo, ahi, ase, ca, blo, bhi, bse, cb); return; }
   denormals2(false);
-  if (bC === CLS_INF) {
-    if (bS === 0) {
-      if (aC === CLS_ZERO) { setIndef(e, R80); return; }
+  if (W.bC === CLS_INF) {
+    if (W.bS === 0) {
+      if (W.aC === CLS_ZERO) { setIndef(e, R80); return; }
       if (deStops(e)) return;
-      packInf(e, aS, R80);
+      packInf(e, W.aS, R80);
     } else {
-      if (aC === CLS_INF) { setIndef(e, R80); return; }
+      if (W.aC === CLS_INF) { setIndef(e, R80); return; }
       if (deStops(e)) return;
-      packZero(e, aS, R80);
+      packZero(e, W.aS, R80);
     }
     return;
   }
   if (deStops(e)) return;
-  if (aC === CLS_ZERO) { packZero(e, aS, R80); return; }
-  if (aC === CLS_INF) { packInf(e, aS, R80); return; }
+  if (W.aC === CLS_ZERO) { packZero(e, W.aS, R80); return; }
+  if (W.aC === CLS_INF) { packInf(e, W.aS, R80); return; }
   // trunc(b), clamped: beyond +-2^17 every result overflows or underflows anyway.
   let n = 0;
-  if (bC !== CLS_ZERO && bE >= 0) n = bE > 17 ? 0x20000 : Math.floor(bH / 2 ** (31 - bE));
-  if (bS !== 0) n = -n;
-  r2 = aH; r1 = aL; r0 = 0;
-  roundPack(e, aS, aE + n, 64, R80, e.x87);
+  if (W.bC !== CLS_ZERO && W.bE >= 0) n = W.bE > 17 ? 0x20000 : Math.floor(W.bH / 2 ** (31 - W.bE));
+  if (W.bS !== 0) n = -n;
+  W.r2 = W.aH; W.r1 = W.aL; W.r0 = 0;
+  roundPack(e, W.aS, W.aE + n, 64, R80, e.x87);
 }
 
 /**
@@ -1248,8 +1394,8 @@ export function f80Scale(e: FpEnv, alo: number, ahi: number, ase: number, blo: n
  * the x87 re-bias as for arithmetic. For the transcendental kernels.
  */
 export function f80RoundPack(e: FpEnv, sign: number, exp: number, sigHi: number, sigLo: number, sticky: number): void {
-  r2 = sigHi >>> 0; r1 = sigLo >>> 0; r0 = sticky !== 0 ? 1 : 0;
-  if ((r2 | r1 | r0) === 0) { e.c1 = 0; packZero(e, sign & 1, R80); return; }
+  W.r2 = sigHi >>> 0; W.r1 = sigLo >>> 0; W.r0 = sticky !== 0 ? 1 : 0;
+  if ((W.r2 | W.r1 | W.r0) === 0) { e.c1 = 0; packZero(e, sign & 1, R80); return; }
   const n = normalize();
   roundPack(e, sign & 1, exp - n, e.prec, R80, e.x87);
 }

@@ -138,7 +138,8 @@ export function dbl(x: number): void { f64b[0] = x; oLo = u32b[0]!; oHi = u32b[1
 
 // ---- families ----------------------------------------------------------------------------------
 
-export interface Family { name: string; ops: FOp[] }
+/** rne: RC = nearest and normal operands only (the native-double fast path's domain, and its edges). */
+export interface Family { name: string; ops: FOp[]; rne?: boolean }
 export const FAMILIES: Family[] = [
   { name: 'x87 arith', ops: [FOp.X_ADD, FOp.X_SUB, FOp.X_MUL, FOp.X_DIV, FOp.X_SQRT] },
   { name: 'x87 compare/round/prem/scale', ops: [FOp.X_COM, FOp.X_UCOM, FOp.X_RNDINT, FOp.X_PREM, FOp.X_PREM1, FOp.X_SCALE] },
@@ -146,6 +147,8 @@ export const FAMILIES: Family[] = [
     FOp.X_FLD32, FOp.X_FLD64, FOp.X_FST32, FOp.X_FST64, FOp.X_FILD32, FOp.X_FILD64] },
   { name: 'SSE binary32 arith', ops: [FOp.S_ADDSS, FOp.S_SUBSS, FOp.S_MULSS, FOp.S_DIVSS, FOp.S_SQRTSS] },
   { name: 'SSE binary64 arith', ops: [FOp.S_ADDSD, FOp.S_SUBSD, FOp.S_MULSD, FOp.S_DIVSD, FOp.S_SQRTSD] },
+  { name: 'SSE fast path (RNE, normal operands)', rne: true, ops: [FOp.S_ADDSS, FOp.S_SUBSS, FOp.S_MULSS, FOp.S_DIVSS,
+    FOp.S_SQRTSS, FOp.S_ADDSD, FOp.S_SUBSD, FOp.S_MULSD, FOp.S_DIVSD, FOp.S_SQRTSD] },
   { name: 'SSE compare/round', ops: [FOp.S_COMISS, FOp.S_UCOMISS, FOp.S_COMISD, FOp.S_UCOMISD, FOp.S_ROUNDSS, FOp.S_ROUNDSD] },
   { name: 'SSE conversions', ops: [FOp.S_CVTSS2SD, FOp.S_CVTSD2SS, FOp.S_CVTSI2SS32, FOp.S_CVTSI2SS64, FOp.S_CVTSI2SD32,
     FOp.S_CVTSI2SD64, FOp.S_CVTSS2SI32, FOp.S_CVTSS2SI64, FOp.S_CVTTSS2SI32, FOp.S_CVTTSS2SI64, FOp.S_CVTSD2SI32,
@@ -158,7 +161,7 @@ const PC_OF = [0, 2, 3]; // FCW.PC for 24, 53, 64 bits
 export function genCases(batch: FpuBatch, fam: Family, n: number, r: Rng): void {
   for (let i = 0; i < n; i++) {
     const op = fam.ops[r.int(fam.ops.length)]!;
-    const rc = r.int(4);
+    const rc = fam.rne ? 0 : r.int(4);
     if (op < FOp.S_ADDSS) {
       const ctl = 0x7f | (PC_OF[r.int(3)]! << 8) | (rc << 10);
       let alo: number, ahi: number, ase: number, blo = 0, bhi = 0, bse = 0;
@@ -206,10 +209,23 @@ export function genCases(batch: FpuBatch, fam: Family, n: number, r: Rng): void 
     } else if (single) {
       alo = genF32(r);
       blo = r.chance(0.2) ? ((alo + r.int(5) - 2) ^ (r.int(2) << 31)) >>> 0 : genF32(r);
+      if (fam.rne) {
+        while (((alo >>> 23) & 0xff) === 0 || ((alo >>> 23) & 0xff) === 0xff) alo = genF32(r);
+        while (((blo >>> 23) & 0xff) === 0 || ((blo >>> 23) & 0xff) === 0xff) blo = genF32(r);
+      }
     } else {
       genF64(r); alo = oLo; ahi = oHi;
       if (r.chance(0.2)) { blo = (alo + r.int(5) - 2) >>> 0; bhi = (ahi ^ (r.int(2) << 31)) >>> 0; }
       else { genF64(r); blo = oLo; bhi = oHi; }
+      if (fam.rne) {
+        while (((ahi >>> 20) & 0x7ff) === 0 || ((ahi >>> 20) & 0x7ff) === 0x7ff) { genF64(r); alo = oLo; ahi = oHi; }
+        while (((bhi >>> 20) & 0x7ff) === 0 || ((bhi >>> 20) & 0x7ff) === 0x7ff) { genF64(r); blo = oLo; bhi = oHi; }
+        if (r.chance(0.3)) {
+          // Exponents near the fast path's window edges (2^+-480) and the overflow/underflow thresholds.
+          const ex = [543, 542, 1503, 1504, 1, 2, 2046, 2045, 1023][r.int(9)]!;
+          ahi = ((ahi & 0x800fffff) | (ex << 20)) >>> 0;
+        }
+      }
     }
     batch.add(op, ctl, alo, ahi, 0, blo, bhi, 0, r.int(16));
   }
