@@ -12,7 +12,7 @@
  */
 import type { DI } from '../block.js';
 import { Mnemonic, OpKind } from '../decoder/insn.js';
-import { CF, OF, PF, AF, SF, ZF, S_FPR, S_FTW, S_XMM, S_SEG, SEG_STRIDE, SEG_BASE, SEG_BASE_HI } from '../state.js';
+import { CF, OF, PF, AF, SF, ZF, S_FPR, S_FSW, S_FTW, S_XMM, S_SEG, SEG_STRIDE, SEG_BASE, SEG_BASE_HI } from '../state.js';
 import { setStatus } from '../flags.js';
 import { C_FAULT, C_NEXT, V_UD, type FpuCpu } from './cpu.js';
 import { pcmpStr } from './simd-str.js';
@@ -164,7 +164,9 @@ export function execSimdInt(cpu: FpuCpu, d: DI): number {
   const w = i.operandWidth;
   switch (m) {
     case Mnemonic.Emms:
+      // every tag empty and TOP = 0 (Vol. 1 §9.5.1 Table 9-2, EMMS row)
       u[S_FTW] = 0;
+      u[S_FSW] = u[S_FSW]! & ~0x3800;
       return C_NEXT;
 
     // ---------------- moves ----------------

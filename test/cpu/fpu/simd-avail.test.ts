@@ -97,11 +97,13 @@ describe('MMX state (Vol. 1 §9.5.1, Table 9-2)', () => {
     expect(u[S_FPR + 1 * 4 + 2]).toBe(0xffff);
     expect(u[S_FPR + 2 * 4 + 2]).toBe(0); // a source register keeps its exponent
   });
-  it('EMMS empties every tag', () => {
+  it('EMMS empties every tag and sets TOP = 0 (Table 9-2 EMMS row)', () => {
     const mc = machine(32, '0f 77');
     mc.cpu.state.u32[S_FTW] = 0xff;
+    mc.cpu.state.u32[S_FSW] = 0x4c00; // C3, TOP = 1
     go(mc);
     expect(mc.cpu.state.u32[S_FTW]).toBe(0);
+    expect(mc.cpu.state.u32[S_FSW]).toBe(0x4400);
   });
   it('an SSE-only instruction leaves the x87 tags alone', () => {
     const mc = machine(32, PADDB_X);
