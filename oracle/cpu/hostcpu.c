@@ -227,7 +227,12 @@ static void install_handler(int sig) {
 
 static void map_fixed(unsigned long addr, size_t len, int prot, int flags, int fd) {
   void *p = mmap((void *)addr, len, prot, flags | MAP_FIXED_NOREPLACE, fd, 0);
-  if (p != (void *)addr) die("cannot map the fixed oracle address range (in use?)");
+  if (p != (void *)addr) {
+    static char msg[160];
+    snprintf(msg, sizeof msg, "cannot map the fixed oracle address range at %#lx+%#zx (%s)", addr, len,
+             p == MAP_FAILED ? strerror(errno) : "placed elsewhere");
+    die(msg);
+  }
 }
 
 static void setup_memory(void) {
