@@ -639,10 +639,14 @@ function packed32(cpu: FpuCpu, d: DI, op: number): number {
   const u = cpu.u;
   setEnv(u[S_MXCSR]!);
   const o = xmmSlot(d.i.reg0);
-  RES[0] = bin32(op, u[o]!, SRC[0]!);
-  RES[1] = bin32(op, u[o + 1]!, SRC[1]!);
-  RES[2] = bin32(op, u[o + 2]!, SRC[2]!);
-  RES[3] = bin32(op, u[o + 3]!, SRC[3]!);
+  // one switch per instruction, not per lane
+  switch (op) {
+    case OP_ADD: for (let k = 0; k < 4; k++) RES[k] = f32Add(env, u[o + k]!, SRC[k]!); break;
+    case OP_SUB: for (let k = 0; k < 4; k++) RES[k] = f32Sub(env, u[o + k]!, SRC[k]!); break;
+    case OP_MUL: for (let k = 0; k < 4; k++) RES[k] = f32Mul(env, u[o + k]!, SRC[k]!); break;
+    case OP_DIV: for (let k = 0; k < 4; k++) RES[k] = f32Div(env, u[o + k]!, SRC[k]!); break;
+    default: for (let k = 0; k < 4; k++) RES[k] = bin32(op, u[o + k]!, SRC[k]!);
+  }
   if (finish(cpu, env.flags) !== C_NEXT) return C_FAULT;
   commit(u, o, 4);
   return C_NEXT;
