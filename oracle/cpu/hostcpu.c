@@ -39,6 +39,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -547,6 +548,17 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--sync") == 0) sync_mode = 1;
     else die("usage: hostcpu [--sync] < cases > results");
+  }
+  /* The kernel randomizes the start of the heap (brk) of this static binary over up to 1 GiB after
+   * its image, so now and then the heap static glibc sets up lands on the fixed oracle range and the
+   * mapping below fails. Run once more without address-space randomization (the layout is then
+   * fixed: the heap directly after the image); if the kernel refuses, go on and hope. */
+  {
+    int pers = personality(0xffffffff);
+    if (pers != -1 && !(pers & ADDR_NO_RANDOMIZE) && personality((unsigned long)pers | ADDR_NO_RANDOMIZE) != -1) {
+      execv("/proc/self/exe", argv);
+      personality((unsigned long)pers); /* exec failed: carry on as we are */
+    }
   }
   setup_memory();
   setup_xstate();
