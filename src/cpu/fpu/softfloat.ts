@@ -499,7 +499,7 @@ function arith(e: FpEnv, op: number, p: number, r: number, rebias: boolean): voi
       roundPack(e, W.aS, W.aE, p, r, rebias);
       return;
     }
-    addCore(e, W.aS, W.aE, W.aH, W.aL, bs, W.bE, W.bH, W.bL, p, r, rebias);
+    addCore(e, bs, p, r, rebias);
     return;
   }
   const sign = W.aS ^ W.bS;
@@ -543,9 +543,13 @@ function arith(e: FpEnv, op: number, p: number, r: number, rebias: boolean): voi
   divCore(e, sign, p, r, rebias);
 }
 
-/** Adds two finite non-zero values given as sign/exponent/64-bit significand. */
-function addCore(e: FpEnv, as: number, ae: number, ah: number, al: number,
-                 bs: number, be: number, bh: number, bl: number, p: number, r: number, rebias: boolean): void {
+/**
+ * Adds the staged finite non-zero operands (b's sign given: flipped for subtraction). Reads the
+ * scratch fields directly: passing uint32 values >= 2^31 as arguments would box them.
+ */
+function addCore(e: FpEnv, bs0: number, p: number, r: number, rebias: boolean): void {
+  let as = W.aS, ae = W.aE, ah = W.aH, al = W.aL;
+  let bs = bs0, be = W.bE, bh = W.bH, bl = W.bL;
   // Order by magnitude so that a >= b.
   if (be > ae || (be === ae && (bh > ah || (bh === ah && bl > al)))) {
     let t = as; as = bs; bs = t;
@@ -584,73 +588,80 @@ function addCore(e: FpEnv, as: number, ae: number, ah: number, al: number,
   roundPack(e, as, exp, p, r, rebias);
 }
 
-// 16-bit digits for the 64x64 product (exact: each partial product < 2^32, column sums < 2^35).
-const dA = new Float64Array(4), dB = new Float64Array(4), col = new Float64Array(8);
+/** High 32 bits of the 64-bit product of two uint32 (exact: the partial products stay below 2^49). */
+function mulHi32(x: number, y: number): number {
+  const t1 = x * (y & 0xffff), t2 = x * (y >>> 16);
+  const t2h = Math.floor(t2 / 65536);
+  return t2h + Math.floor(((t2 - t2h * 65536) * 65536 + t1) / TWO32);
+}
 
+/** 64x64 -> 128-bit product of the staged significands from four 32x32 products. */
 function mulCore(e: FpEnv, sign: number, p: number, r: number, rebias: boolean): void {
-  dA[0] = W.aL & 0xffff; dA[1] = W.aL >>> 16; dA[2] = W.aH & 0xffff; dA[3] = W.aH >>> 16;
-  dB[0] = W.bL & 0xffff; dB[1] = W.bL >>> 16; dB[2] = W.bH & 0xffff; dB[3] = W.bH >>> 16;
-  for (let k = 0; k < 8; k++) col[k] = 0;
-  for (let i = 0; i < 4; i++) {
-    const x = dA[i]!;
-    if (x === 0) continue;
-    for (let j = 0; j < 4; j++) col[i + j]! += x * dB[j]!;
-  }
-  // Carry-propagate into 16-bit digits.
-  let carry = 0;
-  for (let k = 0; k < 8; k++) {
-    const v = col[k]! + carry;
-    const dig = v % 65536;
-    col[k] = dig;
-    carry = (v - dig) / 65536;
-  }
-  const p0 = col[0]! + col[1]! * 65536, p1 = col[2]! + col[3]! * 65536;
-  const p2 = col[4]! + col[5]! * 65536, p3 = col[6]! + col[7]! * 65536;
+  const ah = W.aH, al = W.aL, bh = W.bH, bl = W.bL;
+  const p0 = Math.imul(al, bl) >>> 0;
+  const s1 = mulHi32(al, bl) + (Math.imul(al, bh) >>> 0) + (Math.imul(ah, bl) >>> 0);
+  const c1 = Math.floor(s1 / TWO32);
+  const s2 = mulHi32(al, bh) + mulHi32(ah, bl) + (Math.imul(ah, bh) >>> 0) + c1;
+  const c2 = Math.floor(s2 / TWO32);
+  const p3 = mulHi32(ah, bh) + c2, p2 = s2 - c2 * TWO32, p1 = s1 - c1 * TWO32;
   let exp = W.aE + W.bE;
-  // Product in [2^126, 2^128).
-  W.r2 = p3; W.r1 = p2; W.r0 = (p1 | (p0 !== 0 ? 1 : 0)) >>> 0;
+  // Product in [2^126, 2^128): top 96 bits, the rest as the sticky bit.
   if (p3 < 0x80000000) {
-    // Shift left one (bit 31 of p1 goes... p1's low bit becomes W.r0's bit 1; sticky stays in bit 0).
-    W.r2 = ((W.r2 << 1) | (W.r1 >>> 31)) >>> 0;
-    W.r1 = ((W.r1 << 1) | (W.r0 >>> 31)) >>> 0;
-    W.r0 = ((W.r0 << 1) | (W.r0 & 1)) >>> 0;
+    W.r2 = ((p3 << 1) | (p2 >>> 31)) >>> 0;
+    W.r1 = ((p2 << 1) | (p1 >>> 31)) >>> 0;
+    W.r0 = ((p1 << 1) | (p0 >>> 31) | ((p0 & 0x7fffffff) !== 0 ? 1 : 0)) >>> 0;
   } else {
+    W.r2 = p3; W.r1 = p2; W.r0 = (p1 | (p0 !== 0 ? 1 : 0)) >>> 0;
     exp++;
   }
   roundPack(e, sign, exp, p, r, rebias);
 }
 
-/** Quotient bits generated per precision: p + 2 (one for a quotient below 1, one round bit). */
+/**
+ * Long division in radix 2^16: with A' = the dividend significand (doubled when below the divisor)
+ * the quotient A'/B is 1.d1 d2 ... in base 2^16. Each digit is estimated from the doubles
+ * R*2^16/B (off by at most one or two) and corrected with the exact remainder. Enough digits for p
+ * bits plus a round bit; the final remainder gives the sticky bit.
+ */
 function divCore(e: FpEnv, sign: number, p: number, r: number, rebias: boolean): void {
-  // Remainder rh:rl (rh may exceed 32 bits transiently), divisor W.bH:W.bL.
   let rh = W.aH, rl = W.aL;
   let exp = W.aE - W.bE;
   const bh = W.bH, bl = W.bL;
+  const bd = bh * TWO32 + bl;
+  // R = A' - B (the integer digit 1); A' = 2A when A < B (R may then need 65 bits transiently).
   if (rh < bh || (rh === bh && rl < bl)) {
     rh = rh * 2 + (rl >>> 31);
     rl = (rl << 1) >>> 0;
     exp--;
   }
-  const n = p + 2;
-  let q2 = 0, q1 = 0, q0 = 0;
-  for (let i = 0; i < n; i++) {
-    let bit = 0;
-    if (rh > bh || (rh === bh && rl >= bl)) {
-      let nl = rl - bl, nh = rh - bh;
-      if (nl < 0) { nl += TWO32; nh -= 1; }
-      rl = nl; rh = nh;
-      bit = 1;
+  rl -= bl; rh -= bh;
+  if (rl < 0) { rl += TWO32; rh -= 1; }
+  const k = p === 64 ? 5 : p === 53 ? 4 : 2;
+  let d1 = 0, d2 = 0, d3 = 0, d4 = 0, d5 = 0;
+  for (let i = 1; i <= k; i++) {
+    let d = Math.floor(((rh * TWO32 + rl) * 65536) / bd);
+    if (d > 65535) d = 65535;
+    // R = R * 2^16 - d * B
+    const xlo = (rl & 0xffff) * 65536, xhi = rh * 65536 + (rl >>> 16);
+    const y0 = d * bl, y0c = Math.floor(y0 / TWO32);
+    let lo = xlo - (y0 - y0c * TWO32), hi = xhi - (d * bh + y0c);
+    if (lo < 0) { lo += TWO32; hi -= 1; }
+    while (hi < 0) {
+      d--;
+      lo += bl; hi += bh;
+      if (lo >= TWO32) { lo -= TWO32; hi += 1; }
     }
-    if (bit !== 0) {
-      const pos = 95 - i;
-      if (pos >= 64) q2 |= 1 << (pos - 64);
-      else if (pos >= 32) q1 |= 1 << (pos - 32);
-      else q0 |= 1 << pos;
+    while (hi > bh || (hi === bh && lo >= bl)) {
+      d++;
+      lo -= bl; hi -= bh;
+      if (lo < 0) { lo += TWO32; hi -= 1; }
     }
-    rh = rh * 2 + (rl >>> 31);
-    rl = (rl << 1) >>> 0;
+    rh = hi; rl = lo;
+    if (i === 1) d1 = d; else if (i === 2) d2 = d; else if (i === 3) d3 = d; else if (i === 4) d4 = d; else d5 = d;
   }
-  W.r2 = q2 >>> 0; W.r1 = q1 >>> 0; W.r0 = (q0 | ((rh !== 0 || rl !== 0) ? 1 : 0)) >>> 0;
+  W.r2 = (0x80000000 | (d1 << 15) | (d2 >>> 1)) >>> 0;
+  W.r1 = (((d2 & 1) << 31) | (d3 << 15) | (d4 >>> 1)) >>> 0;
+  W.r0 = (((d4 & 1) << 31) | (d5 << 15) | ((rh !== 0 || rl !== 0) ? 1 : 0)) >>> 0;
   roundPack(e, sign, exp, p, r, rebias);
 }
 
