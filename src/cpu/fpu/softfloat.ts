@@ -392,7 +392,9 @@ function roundPack(e: FpEnv, sign: number, exp: number, p: number, r: number, re
       if ((e.masks & FE_UNDERFLOW) === 0) {
         // Unmasked underflow: flag UE whether exact or not (SDM 4.9.1.5).
         e.flags |= FE_UNDERFLOW;
-        if (rebias) {
+        // Re-biased result (x87 to a register); one still too small even so (only FSCALE gets
+        // there) is denormalised like a masked result.
+        if (rebias && exp + bias + REBIAS >= 1) {
           const d = roundDecision(p, sign, rc);
           if (d !== 0) e.flags |= FE_INEXACT;
           if (applyRound(p, d === 2)) exp++;
@@ -424,7 +426,7 @@ function roundPack(e: FpEnv, sign: number, exp: number, p: number, r: number, re
   if (d !== 0) e.flags |= FE_INEXACT;
   if (exp > emax) {
     e.flags |= FE_OVERFLOW;
-    if ((e.masks & FE_OVERFLOW) === 0 && rebias) {
+    if ((e.masks & FE_OVERFLOW) === 0 && rebias && exp + bias - REBIAS <= 0x7ffe) {
       packBits(e, sign, exp + bias - REBIAS, r);
       return;
     }
@@ -679,10 +681,37 @@ function sqrtCore(e: FpEnv, n: number, p: number, r: number, rebias: boolean): v
     ml = (ml << 1) >>> 0;
     ex -= 1;
   }
+  // Head start: the first j0 root bits S = floor(sqrt(Y)), Y = the radicand's first j0 bit pairs,
+  // and the remainder R = Y - S^2 (< 2^53), from a double estimate corrected exactly.
+  let S: number, R: number, j0: number, sticky = 0;
+  if (n <= 26) {
+    // Y = M >> 13 (52 bits): exact in doubles.
+    j0 = n;
+    const y = m64 * 2 ** 51 + mh * 524288 + (ml >>> 13);
+    S = Math.floor(Math.sqrt(y));
+    R = y - S * S;
+    sticky = ml & 0x1fff;
+  } else {
+    // Y = M << 35 (104 bits), S has 50 bits; R computed modulo 2^64 (it is below 2^53 in magnitude).
+    j0 = 50;
+    S = Math.floor(Math.sqrt((m64 * TWO32 * TWO32 + mh * TWO32 + ml) * 2 ** 35));
+    const sh = Math.floor(S / TWO32), sl = S - sh * TWO32;
+    const lo = Math.imul(sl, sl) >>> 0;
+    const hi = (mulHi32(sl, sl) + (Math.imul(2 * sh, sl) >>> 0)) >>> 0;
+    const rl = lo === 0 ? 0 : TWO32 - lo;
+    const rh = ((ml << 3) - hi - (lo === 0 ? 0 : 1)) | 0;
+    R = rh * TWO32 + rl;
+  }
+  while (R < 0) { R += 2 * S - 1; S--; }
+  while (R > 2 * S) { S++; R -= 2 * S - 1; }
+  // Root bits so far at positions 95 .. 96 - j0.
+  let q2: number, q1 = 0, q0 = 0;
+  if (j0 <= 32) q2 = S * 2 ** (32 - j0);
+  else { q2 = Math.floor(S / 2 ** (j0 - 32)); q1 = (S - q2 * 2 ** (j0 - 32)) * 2 ** (64 - j0); }
   // Remainder and root as hi (double, < 2^53) + lo (uint32).
-  let remH = 0, remL = 0, rootH = 0, rootL = 0;
-  let q2 = 0, q1 = 0, q0 = 0;
-  for (let i = 0; i < n; i++) {
+  let remH = Math.floor(R / TWO32), remL = R - remH * TWO32;
+  let rootH = Math.floor(S / TWO32), rootL = S - rootH * TWO32;
+  for (let i = j0; i < n; i++) {
     // Next two radicand bits: M bits (64 - 2i, 63 - 2i).
     const hiBit = 64 - 2 * i;
     let pair: number;
@@ -718,7 +747,7 @@ function sqrtCore(e: FpEnv, n: number, p: number, r: number, rebias: boolean): v
     }
     rootH = oh; rootL = ol;
   }
-  W.r2 = q2 >>> 0; W.r1 = q1 >>> 0; W.r0 = (q0 | ((remH !== 0 || remL !== 0) ? 1 : 0)) >>> 0;
+  W.r2 = q2 >>> 0; W.r1 = q1 >>> 0; W.r0 = (q0 | ((remH !== 0 || remL !== 0 || sticky !== 0) ? 1 : 0)) >>> 0;
   roundPack(e, 0, ex / 2, p, r, rebias);
 }
 
