@@ -44,6 +44,375 @@ for (let n = 0; n < 256; n++) {
   CRC_T[n] = c >>> 0;
 }
 
+/**
+ * Local operation ids: V8 compiles a switch over small literal constants into a jump table, while
+ * `case Mnemonic.X` (a property of another module's enum object) becomes a chain of compares. K has
+ * the Mnemonic names; KIND maps a Mnemonic to its K. The two lists below are in the same order.
+ */
+const enum K {
+  None = 0,
+  Emms,
+  Movd,
+  Movq,
+  Movq2dq,
+  Movdq2q,
+  Movups,
+  Movupd,
+  Movaps,
+  Movapd,
+  Movdqa,
+  Movdqu,
+  Lddqu,
+  Movntdqa,
+  Movntps,
+  Movntpd,
+  Movntdq,
+  Movntq,
+  Movnti,
+  Movss,
+  Movsd,
+  Movlps,
+  Movlpd,
+  Movhps,
+  Movhpd,
+  Movhlps,
+  Movlhps,
+  Movddup,
+  Movsldup,
+  Movshdup,
+  Movmskps,
+  Movmskpd,
+  Pmovmskb,
+  Maskmovq,
+  Maskmovdqu,
+  Pextrb,
+  Pextrw,
+  Pextrd,
+  Pextrq,
+  Extractps,
+  Crc32,
+  Ptest,
+  Pcmpestri,
+  Pcmpestri64,
+  Pcmpestrm,
+  Pcmpestrm64,
+  Pcmpistri,
+  Pcmpistrm,
+  Pand,
+  Andps,
+  Andpd,
+  Pandn,
+  Andnps,
+  Andnpd,
+  Por,
+  Orps,
+  Orpd,
+  Pxor,
+  Xorps,
+  Xorpd,
+  Paddb,
+  Paddw,
+  Paddd,
+  Paddq,
+  Psubb,
+  Psubw,
+  Psubd,
+  Psubq,
+  Paddsb,
+  Paddsw,
+  Psubsb,
+  Psubsw,
+  Paddusb,
+  Paddusw,
+  Psubusb,
+  Psubusw,
+  Pmullw,
+  Pmulhw,
+  Pmulhuw,
+  Pmulhrsw,
+  Pmulld,
+  Pmuludq,
+  Pmuldq,
+  Pmaddwd,
+  Pmaddubsw,
+  Pavgb,
+  Pavgw,
+  Psadbw,
+  Pminub,
+  Pmaxub,
+  Pminsb,
+  Pmaxsb,
+  Pminsw,
+  Pmaxsw,
+  Pminuw,
+  Pmaxuw,
+  Pminsd,
+  Pmaxsd,
+  Pminud,
+  Pmaxud,
+  Pcmpeqb,
+  Pcmpeqw,
+  Pcmpeqd,
+  Pcmpeqq,
+  Pcmpgtb,
+  Pcmpgtw,
+  Pcmpgtd,
+  Pcmpgtq,
+  Packsswb,
+  Packuswb,
+  Packssdw,
+  Packusdw,
+  Punpcklbw,
+  Punpckhbw,
+  Punpcklwd,
+  Punpckhwd,
+  Punpckldq,
+  Punpckhdq,
+  Unpcklps,
+  Unpckhps,
+  Punpcklqdq,
+  Unpcklpd,
+  Punpckhqdq,
+  Unpckhpd,
+  Psllw,
+  Psrlw,
+  Psraw,
+  Pslld,
+  Psrld,
+  Psrad,
+  Psllq,
+  Psrlq,
+  Pslldq,
+  Psrldq,
+  Pshufw,
+  Pshufd,
+  Pshuflw,
+  Pshufhw,
+  Shufps,
+  Shufpd,
+  Pshufb,
+  Palignr,
+  Blendps,
+  Blendpd,
+  Pblendw,
+  Blendvps,
+  Blendvpd,
+  Pblendvb,
+  Insertps,
+  Pinsrb,
+  Pinsrw,
+  Pinsrd,
+  Pinsrq,
+  Phaddw,
+  Phsubw,
+  Phaddsw,
+  Phsubsw,
+  Phaddd,
+  Phsubd,
+  Psignb,
+  Psignw,
+  Psignd,
+  Pabsb,
+  Pabsw,
+  Pabsd,
+  Pmovsxbw,
+  Pmovsxbd,
+  Pmovsxbq,
+  Pmovsxwd,
+  Pmovsxwq,
+  Pmovsxdq,
+  Pmovzxbw,
+  Pmovzxbd,
+  Pmovzxbq,
+  Pmovzxwd,
+  Pmovzxwq,
+  Pmovzxdq,
+  Phminposuw,
+  Mpsadbw,
+}
+const K_MNEMONICS: readonly number[] = [
+  Mnemonic.Emms,
+  Mnemonic.Movd,
+  Mnemonic.Movq,
+  Mnemonic.Movq2dq,
+  Mnemonic.Movdq2q,
+  Mnemonic.Movups,
+  Mnemonic.Movupd,
+  Mnemonic.Movaps,
+  Mnemonic.Movapd,
+  Mnemonic.Movdqa,
+  Mnemonic.Movdqu,
+  Mnemonic.Lddqu,
+  Mnemonic.Movntdqa,
+  Mnemonic.Movntps,
+  Mnemonic.Movntpd,
+  Mnemonic.Movntdq,
+  Mnemonic.Movntq,
+  Mnemonic.Movnti,
+  Mnemonic.Movss,
+  Mnemonic.Movsd,
+  Mnemonic.Movlps,
+  Mnemonic.Movlpd,
+  Mnemonic.Movhps,
+  Mnemonic.Movhpd,
+  Mnemonic.Movhlps,
+  Mnemonic.Movlhps,
+  Mnemonic.Movddup,
+  Mnemonic.Movsldup,
+  Mnemonic.Movshdup,
+  Mnemonic.Movmskps,
+  Mnemonic.Movmskpd,
+  Mnemonic.Pmovmskb,
+  Mnemonic.Maskmovq,
+  Mnemonic.Maskmovdqu,
+  Mnemonic.Pextrb,
+  Mnemonic.Pextrw,
+  Mnemonic.Pextrd,
+  Mnemonic.Pextrq,
+  Mnemonic.Extractps,
+  Mnemonic.Crc32,
+  Mnemonic.Ptest,
+  Mnemonic.Pcmpestri,
+  Mnemonic.Pcmpestri64,
+  Mnemonic.Pcmpestrm,
+  Mnemonic.Pcmpestrm64,
+  Mnemonic.Pcmpistri,
+  Mnemonic.Pcmpistrm,
+  Mnemonic.Pand,
+  Mnemonic.Andps,
+  Mnemonic.Andpd,
+  Mnemonic.Pandn,
+  Mnemonic.Andnps,
+  Mnemonic.Andnpd,
+  Mnemonic.Por,
+  Mnemonic.Orps,
+  Mnemonic.Orpd,
+  Mnemonic.Pxor,
+  Mnemonic.Xorps,
+  Mnemonic.Xorpd,
+  Mnemonic.Paddb,
+  Mnemonic.Paddw,
+  Mnemonic.Paddd,
+  Mnemonic.Paddq,
+  Mnemonic.Psubb,
+  Mnemonic.Psubw,
+  Mnemonic.Psubd,
+  Mnemonic.Psubq,
+  Mnemonic.Paddsb,
+  Mnemonic.Paddsw,
+  Mnemonic.Psubsb,
+  Mnemonic.Psubsw,
+  Mnemonic.Paddusb,
+  Mnemonic.Paddusw,
+  Mnemonic.Psubusb,
+  Mnemonic.Psubusw,
+  Mnemonic.Pmullw,
+  Mnemonic.Pmulhw,
+  Mnemonic.Pmulhuw,
+  Mnemonic.Pmulhrsw,
+  Mnemonic.Pmulld,
+  Mnemonic.Pmuludq,
+  Mnemonic.Pmuldq,
+  Mnemonic.Pmaddwd,
+  Mnemonic.Pmaddubsw,
+  Mnemonic.Pavgb,
+  Mnemonic.Pavgw,
+  Mnemonic.Psadbw,
+  Mnemonic.Pminub,
+  Mnemonic.Pmaxub,
+  Mnemonic.Pminsb,
+  Mnemonic.Pmaxsb,
+  Mnemonic.Pminsw,
+  Mnemonic.Pmaxsw,
+  Mnemonic.Pminuw,
+  Mnemonic.Pmaxuw,
+  Mnemonic.Pminsd,
+  Mnemonic.Pmaxsd,
+  Mnemonic.Pminud,
+  Mnemonic.Pmaxud,
+  Mnemonic.Pcmpeqb,
+  Mnemonic.Pcmpeqw,
+  Mnemonic.Pcmpeqd,
+  Mnemonic.Pcmpeqq,
+  Mnemonic.Pcmpgtb,
+  Mnemonic.Pcmpgtw,
+  Mnemonic.Pcmpgtd,
+  Mnemonic.Pcmpgtq,
+  Mnemonic.Packsswb,
+  Mnemonic.Packuswb,
+  Mnemonic.Packssdw,
+  Mnemonic.Packusdw,
+  Mnemonic.Punpcklbw,
+  Mnemonic.Punpckhbw,
+  Mnemonic.Punpcklwd,
+  Mnemonic.Punpckhwd,
+  Mnemonic.Punpckldq,
+  Mnemonic.Punpckhdq,
+  Mnemonic.Unpcklps,
+  Mnemonic.Unpckhps,
+  Mnemonic.Punpcklqdq,
+  Mnemonic.Unpcklpd,
+  Mnemonic.Punpckhqdq,
+  Mnemonic.Unpckhpd,
+  Mnemonic.Psllw,
+  Mnemonic.Psrlw,
+  Mnemonic.Psraw,
+  Mnemonic.Pslld,
+  Mnemonic.Psrld,
+  Mnemonic.Psrad,
+  Mnemonic.Psllq,
+  Mnemonic.Psrlq,
+  Mnemonic.Pslldq,
+  Mnemonic.Psrldq,
+  Mnemonic.Pshufw,
+  Mnemonic.Pshufd,
+  Mnemonic.Pshuflw,
+  Mnemonic.Pshufhw,
+  Mnemonic.Shufps,
+  Mnemonic.Shufpd,
+  Mnemonic.Pshufb,
+  Mnemonic.Palignr,
+  Mnemonic.Blendps,
+  Mnemonic.Blendpd,
+  Mnemonic.Pblendw,
+  Mnemonic.Blendvps,
+  Mnemonic.Blendvpd,
+  Mnemonic.Pblendvb,
+  Mnemonic.Insertps,
+  Mnemonic.Pinsrb,
+  Mnemonic.Pinsrw,
+  Mnemonic.Pinsrd,
+  Mnemonic.Pinsrq,
+  Mnemonic.Phaddw,
+  Mnemonic.Phsubw,
+  Mnemonic.Phaddsw,
+  Mnemonic.Phsubsw,
+  Mnemonic.Phaddd,
+  Mnemonic.Phsubd,
+  Mnemonic.Psignb,
+  Mnemonic.Psignw,
+  Mnemonic.Psignd,
+  Mnemonic.Pabsb,
+  Mnemonic.Pabsw,
+  Mnemonic.Pabsd,
+  Mnemonic.Pmovsxbw,
+  Mnemonic.Pmovsxbd,
+  Mnemonic.Pmovsxbq,
+  Mnemonic.Pmovsxwd,
+  Mnemonic.Pmovsxwq,
+  Mnemonic.Pmovsxdq,
+  Mnemonic.Pmovzxbw,
+  Mnemonic.Pmovzxbd,
+  Mnemonic.Pmovzxbq,
+  Mnemonic.Pmovzxwd,
+  Mnemonic.Pmovzxwq,
+  Mnemonic.Pmovzxdq,
+  Mnemonic.Phminposuw,
+  Mnemonic.Mpsadbw,
+];
+const KIND = new Uint8Array(Mnemonic.VexUnsupported + 1);
+for (let k = 0; k < K_MNEMONICS.length; k++) KIND[K_MNEMONICS[k]!] = k + 1;
+
 function opKind(d: DI, k: number): number {
   const i = d.i;
   return k === 0 ? i.opKind0 : k === 1 ? i.opKind1 : k === 2 ? i.opKind2 : i.opKind3;
@@ -160,18 +529,18 @@ const satu16 = (v: number): number => (v > 65535 ? 65535 : v < 0 ? 0 : v);
 export function execSimdInt(cpu: FpuCpu, d: DI): number {
   const i = d.i;
   const u = cpu.u;
-  const m = i.mnemonic;
+  const m = KIND[i.mnemonic]!;
   const w = i.operandWidth;
   switch (m) {
-    case Mnemonic.Emms:
+    case K.Emms:
       // every tag empty and TOP = 0 (Vol. 1 §9.5.1 Table 9-2, EMMS row)
       u[S_FTW] = 0;
       u[S_FSW] = u[S_FSW]! & ~0x3800;
       return C_NEXT;
 
     // ---------------- moves ----------------
-    case Mnemonic.Movd:
-    case Mnemonic.Movq: {
+    case K.Movd:
+    case K.Movq: {
       // every form moves the low `w` bytes (4 or 8) of the source; a register destination is
       // zero-extended (GPR to 32/64 bits, MMX to 64, XMM to 128)
       if (!load(cpu, d, 1, B, w)) return C_FAULT;
@@ -184,25 +553,25 @@ export function execSimdInt(cpu: FpuCpu, d: DI): number {
       put(u, regBase(id), c === RC_XMM ? 4 : 2);
       return C_NEXT;
     }
-    case Mnemonic.Movq2dq:
+    case K.Movq2dq:
       load(cpu, d, 1, R, 8);
       put(u, regBase(i.reg0), 4);
       return C_NEXT;
-    case Mnemonic.Movdq2q:
+    case K.Movdq2q:
       load(cpu, d, 1, R, 16);
       put(u, regBase(i.reg0), 2);
       return C_NEXT;
-    case Mnemonic.Movups: case Mnemonic.Movupd: case Mnemonic.Movaps: case Mnemonic.Movapd:
-    case Mnemonic.Movdqa: case Mnemonic.Movdqu: case Mnemonic.Lddqu: case Mnemonic.Movntdqa:
-    case Mnemonic.Movntps: case Mnemonic.Movntpd: case Mnemonic.Movntdq: case Mnemonic.Movntq:
-    case Mnemonic.Movnti: {
+    case K.Movups: case K.Movupd: case K.Movaps: case K.Movapd:
+    case K.Movdqa: case K.Movdqu: case K.Lddqu: case K.Movntdqa:
+    case K.Movntps: case K.Movntpd: case K.Movntdq: case K.Movntq:
+    case K.Movnti: {
       if (!load(cpu, d, 1, R, w)) return C_FAULT;
       if (i.opKind0 === OpKind.Mem) return storeMem(cpu, R, w) ? C_NEXT : C_FAULT;
       put(u, regBase(i.reg0), (i.reg0 >> 5) === RC_XMM ? 4 : 2);
       return C_NEXT;
     }
-    case Mnemonic.Movss:
-    case Mnemonic.Movsd: {
+    case K.Movss:
+    case K.Movsd: {
       // MOVSS/MOVSD xmm, m zero the rest of the register; xmm, xmm merges (SDM MOVSS/MOVSD)
       if (i.opKind0 === OpKind.Mem) {
         load(cpu, d, 1, B, 16);
@@ -220,8 +589,8 @@ export function execSimdInt(cpu: FpuCpu, d: DI): number {
       put(u, regBase(i.reg0), 4);
       return C_NEXT;
     }
-    case Mnemonic.Movlps: case Mnemonic.Movlpd: case Mnemonic.Movhps: case Mnemonic.Movhpd: {
-      const high = m === Mnemonic.Movhps || m === Mnemonic.Movhpd ? 2 : 0;
+    case K.Movlps: case K.Movlpd: case K.Movhps: case K.Movhpd: {
+      const high = m === K.Movhps || m === K.Movhpd ? 2 : 0;
       if (i.opKind0 === OpKind.Mem) {
         load(cpu, d, 1, A, 16);
         B[0] = A[high]!; B[1] = A[high + 1]!;
@@ -234,31 +603,31 @@ export function execSimdInt(cpu: FpuCpu, d: DI): number {
       put(u, regBase(i.reg0), 4);
       return C_NEXT;
     }
-    case Mnemonic.Movhlps: case Mnemonic.Movlhps: {
+    case K.Movhlps: case K.Movlhps: {
       loadDst(u, i.reg0);
       load(cpu, d, 1, B, 16);
       R.set(A);
-      if (m === Mnemonic.Movhlps) { R[0] = B[2]!; R[1] = B[3]!; } else { R[2] = B[0]!; R[3] = B[1]!; }
+      if (m === K.Movhlps) { R[0] = B[2]!; R[1] = B[3]!; } else { R[2] = B[0]!; R[3] = B[1]!; }
       put(u, regBase(i.reg0), 4);
       return C_NEXT;
     }
-    case Mnemonic.Movddup:
+    case K.Movddup:
       if (!load(cpu, d, 1, B, 8)) return C_FAULT;
       R[0] = B[0]!; R[1] = B[1]!; R[2] = B[0]!; R[3] = B[1]!;
       put(u, regBase(i.reg0), 4);
       return C_NEXT;
-    case Mnemonic.Movsldup: case Mnemonic.Movshdup: {
+    case K.Movsldup: case K.Movshdup: {
       if (!load(cpu, d, 1, B, 16)) return C_FAULT;
-      const o = m === Mnemonic.Movshdup ? 1 : 0;
+      const o = m === K.Movshdup ? 1 : 0;
       R[0] = B[o]!; R[1] = B[o]!; R[2] = B[2 + o]!; R[3] = B[2 + o]!;
       put(u, regBase(i.reg0), 4);
       return C_NEXT;
     }
-    case Mnemonic.Movmskps: case Mnemonic.Movmskpd: case Mnemonic.Pmovmskb: {
+    case K.Movmskps: case K.Movmskpd: case K.Pmovmskb: {
       load(cpu, d, 1, B, 16);
       let v = 0;
-      if (m === Mnemonic.Movmskps) v = (B[0]! >>> 31) | (B[1]! >>> 31) << 1 | (B[2]! >>> 31) << 2 | (B[3]! >>> 31) << 3;
-      else if (m === Mnemonic.Movmskpd) v = (B[1]! >>> 31) | (B[3]! >>> 31) << 1;
+      if (m === K.Movmskps) v = (B[0]! >>> 31) | (B[1]! >>> 31) << 1 | (B[2]! >>> 31) << 2 | (B[3]! >>> 31) << 3;
+      else if (m === K.Movmskpd) v = (B[1]! >>> 31) | (B[3]! >>> 31) << 1;
       else {
         const nb = (i.reg1 >> 5) === RC_XMM ? 16 : 8;
         for (let k = 0; k < nb; k++) v |= (B8[k]! >>> 7) << k;
@@ -266,7 +635,7 @@ export function execSimdInt(cpu: FpuCpu, d: DI): number {
       writeGpr(u, i.reg0, v, 0);
       return C_NEXT;
     }
-    case Mnemonic.Maskmovq: case Mnemonic.Maskmovdqu:
+    case K.Maskmovq: case K.Maskmovdqu:
       return maskmov(cpu, d);
 
     // ---------------- everything of the form dst = f(dst, src) ----------------
@@ -326,20 +695,20 @@ function shiftCount(): number {
 function binary(cpu: FpuCpu, d: DI): number {
   const i = d.i;
   const u = cpu.u;
-  const m = i.mnemonic;
+  const m = KIND[i.mnemonic]!;
   const w = i.operandWidth;
   const imm = i.imm & 0xff;
 
   // forms whose destination is not an MMX/XMM register
   switch (m) {
-    case Mnemonic.Pextrb: case Mnemonic.Pextrw: case Mnemonic.Pextrd: case Mnemonic.Pextrq:
-    case Mnemonic.Extractps: {
+    case K.Pextrb: case K.Pextrw: case K.Pextrd: case K.Pextrq:
+    case K.Extractps: {
       load(cpu, d, 1, B, 16);
       const xmm = (i.reg1 >> 5) === RC_XMM;
       let lo = 0, hi = 0, bytes = 4;
-      if (m === Mnemonic.Pextrb) { lo = B8[imm & 15]!; bytes = 1; }
-      else if (m === Mnemonic.Pextrw) { lo = B16[imm & (xmm ? 7 : 3)]!; bytes = 2; }
-      else if (m === Mnemonic.Pextrd || m === Mnemonic.Extractps) lo = B[imm & 3]!;
+      if (m === K.Pextrb) { lo = B8[imm & 15]!; bytes = 1; }
+      else if (m === K.Pextrw) { lo = B16[imm & (xmm ? 7 : 3)]!; bytes = 2; }
+      else if (m === K.Pextrd || m === K.Extractps) lo = B[imm & 3]!;
       else { lo = B[(imm & 1) * 2]!; hi = B[(imm & 1) * 2 + 1]!; bytes = 8; }
       if (i.opKind0 === OpKind.Mem) {
         R[0] = lo; R[1] = hi;
@@ -348,14 +717,14 @@ function binary(cpu: FpuCpu, d: DI): number {
       writeGpr(u, i.reg0, lo, hi);
       return C_NEXT;
     }
-    case Mnemonic.Crc32: {
+    case K.Crc32: {
       if (!load(cpu, d, 1, B, w)) return C_FAULT;
       let c = u[2 * (i.reg0 & 15)]!;
       for (let k = 0; k < w; k++) c = CRC_T[(c ^ B8[k]!) & 0xff]! ^ (c >>> 8);
       writeGpr(u, i.reg0, c, 0);
       return C_NEXT;
     }
-    case Mnemonic.Ptest: {
+    case K.Ptest: {
       loadDst(u, i.reg0);
       if (!load(cpu, d, 1, B, 16)) return C_FAULT;
       // ZF = (src AND dst) == 0, CF = (src AND NOT dst) == 0; AF OF PF SF cleared (SDM PTEST)
@@ -364,11 +733,11 @@ function binary(cpu: FpuCpu, d: DI): number {
       setStatus(u, CF | PF | AF | ZF | SF | OF, (z ? ZF : 0) | (c ? CF : 0));
       return C_NEXT;
     }
-    case Mnemonic.Pcmpestri: case Mnemonic.Pcmpestri64: case Mnemonic.Pcmpestrm: case Mnemonic.Pcmpestrm64:
-    case Mnemonic.Pcmpistri: case Mnemonic.Pcmpistrm: {
+    case K.Pcmpestri: case K.Pcmpestri64: case K.Pcmpestrm: case K.Pcmpestrm64:
+    case K.Pcmpistri: case K.Pcmpistrm: {
       loadDst(u, i.reg0);
       if (!load(cpu, d, 1, B, 16)) return C_FAULT;
-      return pcmpStr(u, m, imm, A, B);
+      return pcmpStr(u, i.mnemonic, imm, A, B);
     }
     default:
       break;
@@ -386,76 +755,76 @@ function binary(cpu: FpuCpu, d: DI): number {
 
   switch (m) {
     // ---- logic ----
-    case Mnemonic.Pand: case Mnemonic.Andps: case Mnemonic.Andpd:
+    case K.Pand: case K.Andps: case K.Andpd:
       for (let k = 0; k < n; k++) R[k] = A[k]! & B[k]!;
       break;
-    case Mnemonic.Pandn: case Mnemonic.Andnps: case Mnemonic.Andnpd:
+    case K.Pandn: case K.Andnps: case K.Andnpd:
       for (let k = 0; k < n; k++) R[k] = ~A[k]! & B[k]!;
       break;
-    case Mnemonic.Por: case Mnemonic.Orps: case Mnemonic.Orpd:
+    case K.Por: case K.Orps: case K.Orpd:
       for (let k = 0; k < n; k++) R[k] = A[k]! | B[k]!;
       break;
-    case Mnemonic.Pxor: case Mnemonic.Xorps: case Mnemonic.Xorpd:
+    case K.Pxor: case K.Xorps: case K.Xorpd:
       for (let k = 0; k < n; k++) R[k] = A[k]! ^ B[k]!;
       break;
 
     // ---- add / subtract ----
-    case Mnemonic.Paddb: for (let k = 0; k < nb; k++) R8[k] = A8[k]! + B8[k]!; break;
-    case Mnemonic.Paddw: for (let k = 0; k < nw; k++) R16[k] = A16[k]! + B16[k]!; break;
-    case Mnemonic.Paddd: for (let k = 0; k < n; k++) R[k] = A[k]! + B[k]!; break;
-    case Mnemonic.Paddq:
+    case K.Paddb: for (let k = 0; k < nb; k++) R8[k] = A8[k]! + B8[k]!; break;
+    case K.Paddw: for (let k = 0; k < nw; k++) R16[k] = A16[k]! + B16[k]!; break;
+    case K.Paddd: for (let k = 0; k < n; k++) R[k] = A[k]! + B[k]!; break;
+    case K.Paddq:
       for (let k = 0; k < n; k += 2) {
         const s = A[k]! + B[k]!;
         R[k] = s;
         R[k + 1] = A[k + 1]! + B[k + 1]! + (s > 0xffffffff ? 1 : 0);
       }
       break;
-    case Mnemonic.Psubb: for (let k = 0; k < nb; k++) R8[k] = A8[k]! - B8[k]!; break;
-    case Mnemonic.Psubw: for (let k = 0; k < nw; k++) R16[k] = A16[k]! - B16[k]!; break;
-    case Mnemonic.Psubd: for (let k = 0; k < n; k++) R[k] = A[k]! - B[k]!; break;
-    case Mnemonic.Psubq:
+    case K.Psubb: for (let k = 0; k < nb; k++) R8[k] = A8[k]! - B8[k]!; break;
+    case K.Psubw: for (let k = 0; k < nw; k++) R16[k] = A16[k]! - B16[k]!; break;
+    case K.Psubd: for (let k = 0; k < n; k++) R[k] = A[k]! - B[k]!; break;
+    case K.Psubq:
       for (let k = 0; k < n; k += 2) {
         R[k] = A[k]! - B[k]!;
         R[k + 1] = A[k + 1]! - B[k + 1]! - (A[k]! < B[k]! ? 1 : 0);
       }
       break;
-    case Mnemonic.Paddsb: for (let k = 0; k < nb; k++) Rs8[k] = sat8(As8[k]! + Bs8[k]!); break;
-    case Mnemonic.Paddsw: for (let k = 0; k < nw; k++) Rs16[k] = sat16(As16[k]! + Bs16[k]!); break;
-    case Mnemonic.Psubsb: for (let k = 0; k < nb; k++) Rs8[k] = sat8(As8[k]! - Bs8[k]!); break;
-    case Mnemonic.Psubsw: for (let k = 0; k < nw; k++) Rs16[k] = sat16(As16[k]! - Bs16[k]!); break;
-    case Mnemonic.Paddusb: for (let k = 0; k < nb; k++) R8[k] = satu8(A8[k]! + B8[k]!); break;
-    case Mnemonic.Paddusw: for (let k = 0; k < nw; k++) R16[k] = satu16(A16[k]! + B16[k]!); break;
-    case Mnemonic.Psubusb: for (let k = 0; k < nb; k++) R8[k] = satu8(A8[k]! - B8[k]!); break;
-    case Mnemonic.Psubusw: for (let k = 0; k < nw; k++) R16[k] = satu16(A16[k]! - B16[k]!); break;
+    case K.Paddsb: for (let k = 0; k < nb; k++) Rs8[k] = sat8(As8[k]! + Bs8[k]!); break;
+    case K.Paddsw: for (let k = 0; k < nw; k++) Rs16[k] = sat16(As16[k]! + Bs16[k]!); break;
+    case K.Psubsb: for (let k = 0; k < nb; k++) Rs8[k] = sat8(As8[k]! - Bs8[k]!); break;
+    case K.Psubsw: for (let k = 0; k < nw; k++) Rs16[k] = sat16(As16[k]! - Bs16[k]!); break;
+    case K.Paddusb: for (let k = 0; k < nb; k++) R8[k] = satu8(A8[k]! + B8[k]!); break;
+    case K.Paddusw: for (let k = 0; k < nw; k++) R16[k] = satu16(A16[k]! + B16[k]!); break;
+    case K.Psubusb: for (let k = 0; k < nb; k++) R8[k] = satu8(A8[k]! - B8[k]!); break;
+    case K.Psubusw: for (let k = 0; k < nw; k++) R16[k] = satu16(A16[k]! - B16[k]!); break;
 
     // ---- multiply ----
-    case Mnemonic.Pmullw: for (let k = 0; k < nw; k++) R16[k] = Math.imul(A16[k]!, B16[k]!); break;
-    case Mnemonic.Pmulhw: for (let k = 0; k < nw; k++) R16[k] = (As16[k]! * Bs16[k]!) >> 16; break;
-    case Mnemonic.Pmulhuw: for (let k = 0; k < nw; k++) R16[k] = (A16[k]! * B16[k]!) >>> 16; break;
-    case Mnemonic.Pmulhrsw:
+    case K.Pmullw: for (let k = 0; k < nw; k++) R16[k] = Math.imul(A16[k]!, B16[k]!); break;
+    case K.Pmulhw: for (let k = 0; k < nw; k++) R16[k] = (As16[k]! * Bs16[k]!) >> 16; break;
+    case K.Pmulhuw: for (let k = 0; k < nw; k++) R16[k] = (A16[k]! * B16[k]!) >>> 16; break;
+    case K.Pmulhrsw:
       // (a * b >> 14) + 1 >> 1, bits 16:1 (SDM PMULHRSW)
       for (let k = 0; k < nw; k++) R16[k] = (((As16[k]! * Bs16[k]!) >> 14) + 1) >> 1;
       break;
-    case Mnemonic.Pmulld: for (let k = 0; k < n; k++) R[k] = Math.imul(A[k]!, B[k]!); break;
-    case Mnemonic.Pmuludq: case Mnemonic.Pmuldq:
-      for (let k = 0; k < n; k += 2) mul32x32(A[k]!, B[k]!, m === Mnemonic.Pmuldq, k);
+    case K.Pmulld: for (let k = 0; k < n; k++) R[k] = Math.imul(A[k]!, B[k]!); break;
+    case K.Pmuludq: case K.Pmuldq:
+      for (let k = 0; k < n; k += 2) mul32x32(A[k]!, B[k]!, m === K.Pmuldq, k);
       break;
-    case Mnemonic.Pmaddwd:
+    case K.Pmaddwd:
       for (let k = 0; k < n; k++) {
         // the one overflowing case (all four words 0x8000) wraps to 0x80000000 (SDM PMADDWD)
         R[k] = As16[2 * k]! * Bs16[2 * k]! + As16[2 * k + 1]! * Bs16[2 * k + 1]!;
       }
       break;
-    case Mnemonic.Pmaddubsw:
+    case K.Pmaddubsw:
       // unsigned bytes of the destination times signed bytes of the source, pairs added with
       // signed saturation (SDM PMADDUBSW)
       for (let k = 0; k < nw; k++) Rs16[k] = sat16(A8[2 * k]! * Bs8[2 * k]! + A8[2 * k + 1]! * Bs8[2 * k + 1]!);
       break;
 
     // ---- average, sum of absolute differences ----
-    case Mnemonic.Pavgb: for (let k = 0; k < nb; k++) R8[k] = (A8[k]! + B8[k]! + 1) >>> 1; break;
-    case Mnemonic.Pavgw: for (let k = 0; k < nw; k++) R16[k] = (A16[k]! + B16[k]! + 1) >>> 1; break;
-    case Mnemonic.Psadbw:
+    case K.Pavgb: for (let k = 0; k < nb; k++) R8[k] = (A8[k]! + B8[k]! + 1) >>> 1; break;
+    case K.Pavgw: for (let k = 0; k < nw; k++) R16[k] = (A16[k]! + B16[k]! + 1) >>> 1; break;
+    case K.Psadbw:
       for (let q = 0; q < n; q += 2) {
         let s = 0;
         for (let k = q * 4; k < q * 4 + 8; k++) s += Math.abs(A8[k]! - B8[k]!);
@@ -464,30 +833,30 @@ function binary(cpu: FpuCpu, d: DI): number {
       break;
 
     // ---- min / max ----
-    case Mnemonic.Pminub: for (let k = 0; k < nb; k++) R8[k] = Math.min(A8[k]!, B8[k]!); break;
-    case Mnemonic.Pmaxub: for (let k = 0; k < nb; k++) R8[k] = Math.max(A8[k]!, B8[k]!); break;
-    case Mnemonic.Pminsb: for (let k = 0; k < nb; k++) Rs8[k] = Math.min(As8[k]!, Bs8[k]!); break;
-    case Mnemonic.Pmaxsb: for (let k = 0; k < nb; k++) Rs8[k] = Math.max(As8[k]!, Bs8[k]!); break;
-    case Mnemonic.Pminsw: for (let k = 0; k < nw; k++) Rs16[k] = Math.min(As16[k]!, Bs16[k]!); break;
-    case Mnemonic.Pmaxsw: for (let k = 0; k < nw; k++) Rs16[k] = Math.max(As16[k]!, Bs16[k]!); break;
-    case Mnemonic.Pminuw: for (let k = 0; k < nw; k++) R16[k] = Math.min(A16[k]!, B16[k]!); break;
-    case Mnemonic.Pmaxuw: for (let k = 0; k < nw; k++) R16[k] = Math.max(A16[k]!, B16[k]!); break;
-    case Mnemonic.Pminsd: for (let k = 0; k < n; k++) Rs32[k] = Math.min(As32[k]!, Bs32[k]!); break;
-    case Mnemonic.Pmaxsd: for (let k = 0; k < n; k++) Rs32[k] = Math.max(As32[k]!, Bs32[k]!); break;
-    case Mnemonic.Pminud: for (let k = 0; k < n; k++) R[k] = Math.min(A[k]!, B[k]!); break;
-    case Mnemonic.Pmaxud: for (let k = 0; k < n; k++) R[k] = Math.max(A[k]!, B[k]!); break;
+    case K.Pminub: for (let k = 0; k < nb; k++) R8[k] = Math.min(A8[k]!, B8[k]!); break;
+    case K.Pmaxub: for (let k = 0; k < nb; k++) R8[k] = Math.max(A8[k]!, B8[k]!); break;
+    case K.Pminsb: for (let k = 0; k < nb; k++) Rs8[k] = Math.min(As8[k]!, Bs8[k]!); break;
+    case K.Pmaxsb: for (let k = 0; k < nb; k++) Rs8[k] = Math.max(As8[k]!, Bs8[k]!); break;
+    case K.Pminsw: for (let k = 0; k < nw; k++) Rs16[k] = Math.min(As16[k]!, Bs16[k]!); break;
+    case K.Pmaxsw: for (let k = 0; k < nw; k++) Rs16[k] = Math.max(As16[k]!, Bs16[k]!); break;
+    case K.Pminuw: for (let k = 0; k < nw; k++) R16[k] = Math.min(A16[k]!, B16[k]!); break;
+    case K.Pmaxuw: for (let k = 0; k < nw; k++) R16[k] = Math.max(A16[k]!, B16[k]!); break;
+    case K.Pminsd: for (let k = 0; k < n; k++) Rs32[k] = Math.min(As32[k]!, Bs32[k]!); break;
+    case K.Pmaxsd: for (let k = 0; k < n; k++) Rs32[k] = Math.max(As32[k]!, Bs32[k]!); break;
+    case K.Pminud: for (let k = 0; k < n; k++) R[k] = Math.min(A[k]!, B[k]!); break;
+    case K.Pmaxud: for (let k = 0; k < n; k++) R[k] = Math.max(A[k]!, B[k]!); break;
 
     // ---- compares ----
-    case Mnemonic.Pcmpeqb: for (let k = 0; k < nb; k++) R8[k] = A8[k] === B8[k] ? 0xff : 0; break;
-    case Mnemonic.Pcmpeqw: for (let k = 0; k < nw; k++) R16[k] = A16[k] === B16[k] ? 0xffff : 0; break;
-    case Mnemonic.Pcmpeqd: for (let k = 0; k < n; k++) R[k] = A[k] === B[k] ? 0xffffffff : 0; break;
-    case Mnemonic.Pcmpeqq:
+    case K.Pcmpeqb: for (let k = 0; k < nb; k++) R8[k] = A8[k] === B8[k] ? 0xff : 0; break;
+    case K.Pcmpeqw: for (let k = 0; k < nw; k++) R16[k] = A16[k] === B16[k] ? 0xffff : 0; break;
+    case K.Pcmpeqd: for (let k = 0; k < n; k++) R[k] = A[k] === B[k] ? 0xffffffff : 0; break;
+    case K.Pcmpeqq:
       for (let k = 0; k < n; k += 2) R[k] = R[k + 1] = A[k] === B[k] && A[k + 1] === B[k + 1] ? 0xffffffff : 0;
       break;
-    case Mnemonic.Pcmpgtb: for (let k = 0; k < nb; k++) R8[k] = As8[k]! > Bs8[k]! ? 0xff : 0; break;
-    case Mnemonic.Pcmpgtw: for (let k = 0; k < nw; k++) R16[k] = As16[k]! > Bs16[k]! ? 0xffff : 0; break;
-    case Mnemonic.Pcmpgtd: for (let k = 0; k < n; k++) R[k] = As32[k]! > Bs32[k]! ? 0xffffffff : 0; break;
-    case Mnemonic.Pcmpgtq:
+    case K.Pcmpgtb: for (let k = 0; k < nb; k++) R8[k] = As8[k]! > Bs8[k]! ? 0xff : 0; break;
+    case K.Pcmpgtw: for (let k = 0; k < nw; k++) R16[k] = As16[k]! > Bs16[k]! ? 0xffff : 0; break;
+    case K.Pcmpgtd: for (let k = 0; k < n; k++) R[k] = As32[k]! > Bs32[k]! ? 0xffffffff : 0; break;
+    case K.Pcmpgtq:
       for (let k = 0; k < n; k += 2) {
         const gt = As32[k + 1]! > Bs32[k + 1]! || (A[k + 1] === B[k + 1] && A[k]! > B[k]!);
         R[k] = R[k + 1] = gt ? 0xffffffff : 0;
@@ -495,66 +864,66 @@ function binary(cpu: FpuCpu, d: DI): number {
       break;
 
     // ---- pack (first the destination's elements, then the source's: SDM PACKSSWB) ----
-    case Mnemonic.Packsswb:
+    case K.Packsswb:
       for (let k = 0; k < nw; k++) { Rs8[k] = sat8(As16[k]!); Rs8[k + nw] = sat8(Bs16[k]!); }
       break;
-    case Mnemonic.Packuswb:
+    case K.Packuswb:
       for (let k = 0; k < nw; k++) { R8[k] = satu8(As16[k]!); R8[k + nw] = satu8(Bs16[k]!); }
       break;
-    case Mnemonic.Packssdw:
+    case K.Packssdw:
       for (let k = 0; k < n; k++) { Rs16[k] = sat16(As32[k]!); Rs16[k + n] = sat16(Bs32[k]!); }
       break;
-    case Mnemonic.Packusdw:
+    case K.Packusdw:
       for (let k = 0; k < n; k++) { R16[k] = satu16(As32[k]!); R16[k + n] = satu16(Bs32[k]!); }
       break;
 
     // ---- unpack: interleave the low (or high) halves, destination element first ----
-    case Mnemonic.Punpcklbw: case Mnemonic.Punpckhbw: {
-      const o = m === Mnemonic.Punpckhbw ? nb >> 1 : 0;
+    case K.Punpcklbw: case K.Punpckhbw: {
+      const o = m === K.Punpckhbw ? nb >> 1 : 0;
       for (let k = 0; k < nb >> 1; k++) { R8[2 * k] = A8[o + k]!; R8[2 * k + 1] = B8[o + k]!; }
       break;
     }
-    case Mnemonic.Punpcklwd: case Mnemonic.Punpckhwd: {
-      const o = m === Mnemonic.Punpckhwd ? nw >> 1 : 0;
+    case K.Punpcklwd: case K.Punpckhwd: {
+      const o = m === K.Punpckhwd ? nw >> 1 : 0;
       for (let k = 0; k < nw >> 1; k++) { R16[2 * k] = A16[o + k]!; R16[2 * k + 1] = B16[o + k]!; }
       break;
     }
-    case Mnemonic.Punpckldq: case Mnemonic.Punpckhdq: case Mnemonic.Unpcklps: case Mnemonic.Unpckhps: {
-      const o = m === Mnemonic.Punpckhdq || m === Mnemonic.Unpckhps ? n >> 1 : 0;
+    case K.Punpckldq: case K.Punpckhdq: case K.Unpcklps: case K.Unpckhps: {
+      const o = m === K.Punpckhdq || m === K.Unpckhps ? n >> 1 : 0;
       for (let k = 0; k < n >> 1; k++) { R[2 * k] = A[o + k]!; R[2 * k + 1] = B[o + k]!; }
       break;
     }
-    case Mnemonic.Punpcklqdq: case Mnemonic.Unpcklpd:
+    case K.Punpcklqdq: case K.Unpcklpd:
       R[0] = A[0]!; R[1] = A[1]!; R[2] = B[0]!; R[3] = B[1]!;
       break;
-    case Mnemonic.Punpckhqdq: case Mnemonic.Unpckhpd:
+    case K.Punpckhqdq: case K.Unpckhpd:
       R[0] = A[2]!; R[1] = A[3]!; R[2] = B[2]!; R[3] = B[3]!;
       break;
 
     // ---- shifts (count > element width - 1: zero, or sign fill for PSRA) ----
-    case Mnemonic.Psllw: case Mnemonic.Psrlw: case Mnemonic.Psraw: {
+    case K.Psllw: case K.Psrlw: case K.Psraw: {
       const c = shiftCount();
       for (let k = 0; k < nw; k++) {
-        if (m === Mnemonic.Psraw) Rs16[k] = As16[k]! >> (c > 15 ? 15 : c);
-        else R16[k] = c > 15 ? 0 : m === Mnemonic.Psllw ? A16[k]! << c : A16[k]! >>> c;
+        if (m === K.Psraw) Rs16[k] = As16[k]! >> (c > 15 ? 15 : c);
+        else R16[k] = c > 15 ? 0 : m === K.Psllw ? A16[k]! << c : A16[k]! >>> c;
       }
       break;
     }
-    case Mnemonic.Pslld: case Mnemonic.Psrld: case Mnemonic.Psrad: {
+    case K.Pslld: case K.Psrld: case K.Psrad: {
       const c = shiftCount();
       for (let k = 0; k < n; k++) {
-        if (m === Mnemonic.Psrad) Rs32[k] = As32[k]! >> (c > 31 ? 31 : c);
-        else R[k] = c > 31 ? 0 : m === Mnemonic.Pslld ? A[k]! << c : A[k]! >>> c;
+        if (m === K.Psrad) Rs32[k] = As32[k]! >> (c > 31 ? 31 : c);
+        else R[k] = c > 31 ? 0 : m === K.Pslld ? A[k]! << c : A[k]! >>> c;
       }
       break;
     }
-    case Mnemonic.Psllq: case Mnemonic.Psrlq: {
+    case K.Psllq: case K.Psrlq: {
       const c = shiftCount();
       for (let k = 0; k < n; k += 2) {
         const lo = A[k]!, hi = A[k + 1]!;
         if (c > 63) { R[k] = 0; R[k + 1] = 0; }
         else if (c === 0) { R[k] = lo; R[k + 1] = hi; }
-        else if (m === Mnemonic.Psllq) {
+        else if (m === K.Psllq) {
           if (c >= 32) { R[k + 1] = lo << (c - 32); R[k] = 0; }
           else { R[k + 1] = (hi << c) | (lo >>> (32 - c)); R[k] = lo << c; }
         } else if (c >= 32) { R[k] = hi >>> (c - 32); R[k + 1] = 0; }
@@ -562,47 +931,47 @@ function binary(cpu: FpuCpu, d: DI): number {
       }
       break;
     }
-    case Mnemonic.Pslldq: case Mnemonic.Psrldq: {
+    case K.Pslldq: case K.Psrldq: {
       // whole-register byte shift by imm8; counts > 15 clear the register
       const c = imm > 16 ? 16 : imm;
       for (let k = 0; k < 16; k++) {
-        const s = m === Mnemonic.Pslldq ? k - c : k + c;
+        const s = m === K.Pslldq ? k - c : k + c;
         R8[k] = s >= 0 && s < 16 ? A8[s]! : 0;
       }
       break;
     }
 
     // ---- shuffles ----
-    case Mnemonic.Pshufw:
+    case K.Pshufw:
       for (let k = 0; k < 4; k++) R16[k] = B16[(imm >>> (2 * k)) & 3]!;
       break;
-    case Mnemonic.Pshufd:
+    case K.Pshufd:
       for (let k = 0; k < 4; k++) R[k] = B[(imm >>> (2 * k)) & 3]!;
       break;
-    case Mnemonic.Pshuflw:
+    case K.Pshuflw:
       for (let k = 0; k < 4; k++) R16[k] = B16[(imm >>> (2 * k)) & 3]!;
       R[2] = B[2]!; R[3] = B[3]!;
       break;
-    case Mnemonic.Pshufhw:
+    case K.Pshufhw:
       R[0] = B[0]!; R[1] = B[1]!;
       for (let k = 0; k < 4; k++) R16[4 + k] = B16[4 + ((imm >>> (2 * k)) & 3)]!;
       break;
-    case Mnemonic.Shufps:
+    case K.Shufps:
       R[0] = A[imm & 3]!; R[1] = A[(imm >>> 2) & 3]!; R[2] = B[(imm >>> 4) & 3]!; R[3] = B[imm >>> 6]!;
       break;
-    case Mnemonic.Shufpd: {
+    case K.Shufpd: {
       const s = (imm & 1) * 2, t = ((imm >>> 1) & 1) * 2;
       R[0] = A[s]!; R[1] = A[s + 1]!; R[2] = B[t]!; R[3] = B[t + 1]!;
       break;
     }
-    case Mnemonic.Pshufb:
+    case K.Pshufb:
       // index bits 3:0 (MMX: 2:0); bit 7 set zeroes the byte (SDM PSHUFB)
       for (let k = 0; k < nb; k++) {
         const s = B8[k]!;
         R8[k] = (s & 0x80) !== 0 ? 0 : A8[s & (nb - 1)]!;
       }
       break;
-    case Mnemonic.Palignr: {
+    case K.Palignr: {
       // (dest:src) >> imm8*8, keeping the low `nb` bytes (SDM PALIGNR)
       for (let k = 0; k < nb; k++) { W8[k] = B8[k]!; W8[nb + k] = A8[k]!; }
       for (let k = 0; k < nb; k++) { const s = k + imm; R8[k] = s < 2 * nb ? W8[s]! : 0; }
@@ -610,24 +979,24 @@ function binary(cpu: FpuCpu, d: DI): number {
     }
 
     // ---- blends ----
-    case Mnemonic.Blendps:
+    case K.Blendps:
       for (let k = 0; k < 4; k++) R[k] = ((imm >>> k) & 1) !== 0 ? B[k]! : A[k]!;
       break;
-    case Mnemonic.Blendpd:
+    case K.Blendpd:
       for (let k = 0; k < 4; k++) R[k] = ((imm >>> (k >> 1)) & 1) !== 0 ? B[k]! : A[k]!;
       break;
-    case Mnemonic.Pblendw:
+    case K.Pblendw:
       for (let k = 0; k < 8; k++) R16[k] = ((imm >>> k) & 1) !== 0 ? B16[k]! : A16[k]!;
       break;
-    case Mnemonic.Blendvps: case Mnemonic.Blendvpd: case Mnemonic.Pblendvb: {
+    case K.Blendvps: case K.Blendvpd: case K.Pblendvb: {
       // the mask is implicit XMM0 (SDM BLENDVPS: "the implicit third operand XMM0")
       X0[0] = u[S_XMM]!; X0[1] = u[S_XMM + 1]!; X0[2] = u[S_XMM + 2]!; X0[3] = u[S_XMM + 3]!;
-      if (m === Mnemonic.Pblendvb) for (let k = 0; k < 16; k++) R8[k] = (X08[k]! & 0x80) !== 0 ? B8[k]! : A8[k]!;
-      else if (m === Mnemonic.Blendvps) for (let k = 0; k < 4; k++) R[k] = (X0[k]! & 0x80000000) !== 0 ? B[k]! : A[k]!;
+      if (m === K.Pblendvb) for (let k = 0; k < 16; k++) R8[k] = (X08[k]! & 0x80) !== 0 ? B8[k]! : A8[k]!;
+      else if (m === K.Blendvps) for (let k = 0; k < 4; k++) R[k] = (X0[k]! & 0x80000000) !== 0 ? B[k]! : A[k]!;
       else for (let k = 0; k < 4; k++) R[k] = (X0[k | 1]! & 0x80000000) !== 0 ? B[k]! : A[k]!;
       break;
     }
-    case Mnemonic.Insertps: {
+    case K.Insertps: {
       // imm[7:6] source dword (register form only), imm[5:4] destination dword, imm[3:0] zero mask
       const v = i.opKind1 === OpKind.Mem ? B[0]! : B[(imm >>> 6) & 3]!;
       R.set(A);
@@ -635,63 +1004,63 @@ function binary(cpu: FpuCpu, d: DI): number {
       for (let k = 0; k < 4; k++) if (((imm >>> k) & 1) !== 0) R[k] = 0;
       break;
     }
-    case Mnemonic.Pinsrb: case Mnemonic.Pinsrw: case Mnemonic.Pinsrd: case Mnemonic.Pinsrq:
+    case K.Pinsrb: case K.Pinsrw: case K.Pinsrd: case K.Pinsrq:
       R.set(A);
-      if (m === Mnemonic.Pinsrb) R8[imm & 15] = B[0]!;
-      else if (m === Mnemonic.Pinsrw) R16[imm & (nw - 1)] = B[0]!;
-      else if (m === Mnemonic.Pinsrd) R[imm & 3] = B[0]!;
+      if (m === K.Pinsrb) R8[imm & 15] = B[0]!;
+      else if (m === K.Pinsrw) R16[imm & (nw - 1)] = B[0]!;
+      else if (m === K.Pinsrd) R[imm & 3] = B[0]!;
       else { R[(imm & 1) * 2] = B[0]!; R[(imm & 1) * 2 + 1] = B[1]!; }
       break;
 
     // ---- SSSE3 horizontal, sign, abs ----
-    case Mnemonic.Phaddw: case Mnemonic.Phsubw: case Mnemonic.Phaddsw: case Mnemonic.Phsubsw: {
+    case K.Phaddw: case K.Phsubw: case K.Phaddsw: case K.Phsubsw: {
       const h = nw >> 1;
       for (let k = 0; k < h; k++) {
         const a0 = As16[2 * k]!, a1 = As16[2 * k + 1]!, b0 = Bs16[2 * k]!, b1 = Bs16[2 * k + 1]!;
-        if (m === Mnemonic.Phaddw) { R16[k] = a0 + a1; R16[k + h] = b0 + b1; }
-        else if (m === Mnemonic.Phsubw) { R16[k] = a0 - a1; R16[k + h] = b0 - b1; }
-        else if (m === Mnemonic.Phaddsw) { Rs16[k] = sat16(a0 + a1); Rs16[k + h] = sat16(b0 + b1); }
+        if (m === K.Phaddw) { R16[k] = a0 + a1; R16[k + h] = b0 + b1; }
+        else if (m === K.Phsubw) { R16[k] = a0 - a1; R16[k + h] = b0 - b1; }
+        else if (m === K.Phaddsw) { Rs16[k] = sat16(a0 + a1); Rs16[k + h] = sat16(b0 + b1); }
         else { Rs16[k] = sat16(a0 - a1); Rs16[k + h] = sat16(b0 - b1); }
       }
       break;
     }
-    case Mnemonic.Phaddd: case Mnemonic.Phsubd: {
+    case K.Phaddd: case K.Phsubd: {
       const h = n >> 1;
       for (let k = 0; k < h; k++) {
-        if (m === Mnemonic.Phaddd) { R[k] = A[2 * k]! + A[2 * k + 1]!; R[k + h] = B[2 * k]! + B[2 * k + 1]!; }
+        if (m === K.Phaddd) { R[k] = A[2 * k]! + A[2 * k + 1]!; R[k + h] = B[2 * k]! + B[2 * k + 1]!; }
         else { R[k] = A[2 * k]! - A[2 * k + 1]!; R[k + h] = B[2 * k]! - B[2 * k + 1]!; }
       }
       break;
     }
-    case Mnemonic.Psignb: for (let k = 0; k < nb; k++) Rs8[k] = Bs8[k]! < 0 ? -As8[k]! : Bs8[k] === 0 ? 0 : As8[k]!; break;
-    case Mnemonic.Psignw: for (let k = 0; k < nw; k++) Rs16[k] = Bs16[k]! < 0 ? -As16[k]! : Bs16[k] === 0 ? 0 : As16[k]!; break;
-    case Mnemonic.Psignd: for (let k = 0; k < n; k++) Rs32[k] = Bs32[k]! < 0 ? -As32[k]! : Bs32[k] === 0 ? 0 : As32[k]!; break;
-    case Mnemonic.Pabsb: for (let k = 0; k < nb; k++) R8[k] = Math.abs(Bs8[k]!); break;
-    case Mnemonic.Pabsw: for (let k = 0; k < nw; k++) R16[k] = Math.abs(Bs16[k]!); break;
-    case Mnemonic.Pabsd: for (let k = 0; k < n; k++) R[k] = Math.abs(Bs32[k]!); break;
+    case K.Psignb: for (let k = 0; k < nb; k++) Rs8[k] = Bs8[k]! < 0 ? -As8[k]! : Bs8[k] === 0 ? 0 : As8[k]!; break;
+    case K.Psignw: for (let k = 0; k < nw; k++) Rs16[k] = Bs16[k]! < 0 ? -As16[k]! : Bs16[k] === 0 ? 0 : As16[k]!; break;
+    case K.Psignd: for (let k = 0; k < n; k++) Rs32[k] = Bs32[k]! < 0 ? -As32[k]! : Bs32[k] === 0 ? 0 : As32[k]!; break;
+    case K.Pabsb: for (let k = 0; k < nb; k++) R8[k] = Math.abs(Bs8[k]!); break;
+    case K.Pabsw: for (let k = 0; k < nw; k++) R16[k] = Math.abs(Bs16[k]!); break;
+    case K.Pabsd: for (let k = 0; k < n; k++) R[k] = Math.abs(Bs32[k]!); break;
 
     // ---- SSE4.1 sign/zero extension (source: the low 2..8 bytes) ----
-    case Mnemonic.Pmovsxbw: for (let k = 0; k < 8; k++) Rs16[k] = Bs8[k]!; break;
-    case Mnemonic.Pmovsxbd: for (let k = 0; k < 4; k++) Rs32[k] = Bs8[k]!; break;
-    case Mnemonic.Pmovsxbq: for (let k = 0; k < 2; k++) { Rs32[2 * k] = Bs8[k]!; Rs32[2 * k + 1] = Bs8[k]! >> 31; } break;
-    case Mnemonic.Pmovsxwd: for (let k = 0; k < 4; k++) Rs32[k] = Bs16[k]!; break;
-    case Mnemonic.Pmovsxwq: for (let k = 0; k < 2; k++) { Rs32[2 * k] = Bs16[k]!; Rs32[2 * k + 1] = Bs16[k]! >> 31; } break;
-    case Mnemonic.Pmovsxdq: { const x = Bs32[0]!, y = Bs32[1]!; R[0] = x; R[1] = x >> 31; R[2] = y; R[3] = y >> 31; break; }
-    case Mnemonic.Pmovzxbw: for (let k = 0; k < 8; k++) R16[k] = B8[k]!; break;
-    case Mnemonic.Pmovzxbd: for (let k = 0; k < 4; k++) R[k] = B8[k]!; break;
-    case Mnemonic.Pmovzxbq: for (let k = 0; k < 2; k++) { R[2 * k] = B8[k]!; R[2 * k + 1] = 0; } break;
-    case Mnemonic.Pmovzxwd: for (let k = 0; k < 4; k++) R[k] = B16[k]!; break;
-    case Mnemonic.Pmovzxwq: for (let k = 0; k < 2; k++) { R[2 * k] = B16[k]!; R[2 * k + 1] = 0; } break;
-    case Mnemonic.Pmovzxdq: { const x = B[0]!, y = B[1]!; R[0] = x; R[1] = 0; R[2] = y; R[3] = 0; break; }
+    case K.Pmovsxbw: for (let k = 0; k < 8; k++) Rs16[k] = Bs8[k]!; break;
+    case K.Pmovsxbd: for (let k = 0; k < 4; k++) Rs32[k] = Bs8[k]!; break;
+    case K.Pmovsxbq: for (let k = 0; k < 2; k++) { Rs32[2 * k] = Bs8[k]!; Rs32[2 * k + 1] = Bs8[k]! >> 31; } break;
+    case K.Pmovsxwd: for (let k = 0; k < 4; k++) Rs32[k] = Bs16[k]!; break;
+    case K.Pmovsxwq: for (let k = 0; k < 2; k++) { Rs32[2 * k] = Bs16[k]!; Rs32[2 * k + 1] = Bs16[k]! >> 31; } break;
+    case K.Pmovsxdq: { const x = Bs32[0]!, y = Bs32[1]!; R[0] = x; R[1] = x >> 31; R[2] = y; R[3] = y >> 31; break; }
+    case K.Pmovzxbw: for (let k = 0; k < 8; k++) R16[k] = B8[k]!; break;
+    case K.Pmovzxbd: for (let k = 0; k < 4; k++) R[k] = B8[k]!; break;
+    case K.Pmovzxbq: for (let k = 0; k < 2; k++) { R[2 * k] = B8[k]!; R[2 * k + 1] = 0; } break;
+    case K.Pmovzxwd: for (let k = 0; k < 4; k++) R[k] = B16[k]!; break;
+    case K.Pmovzxwq: for (let k = 0; k < 2; k++) { R[2 * k] = B16[k]!; R[2 * k + 1] = 0; } break;
+    case K.Pmovzxdq: { const x = B[0]!, y = B[1]!; R[0] = x; R[1] = 0; R[2] = y; R[3] = 0; break; }
 
-    case Mnemonic.Phminposuw: {
+    case K.Phminposuw: {
       // the smallest unsigned word and its index (lowest index on ties); bits 127:19 zero
       let best = B16[0]!, idx = 0;
       for (let k = 1; k < 8; k++) if (B16[k]! < best) { best = B16[k]!; idx = k; }
       R[0] = best | idx << 16; R[1] = 0; R[2] = 0; R[3] = 0;
       break;
     }
-    case Mnemonic.Mpsadbw: {
+    case K.Mpsadbw: {
       // eight SADs of 4-byte blocks: source block imm[1:0]*4, destination offset imm[2]*4 + k
       const so = (imm & 3) * 4, dofs = ((imm >>> 2) & 1) * 4;
       for (let k = 0; k < 8; k++) {
