@@ -266,3 +266,27 @@ describe('insert / extract / mask moves', () => {
     expect(Array.from(mc.mem.slice(0x3ffffc, 0x400000))).toEqual([0, 0, 0, 0]);
   });
 });
+
+describe('MASKMOVQ addressing outside 64-bit mode', () => {
+  it('uses the DS base with EDI (32-bit) and honours a segment override', async () => {
+    const { DS, ES, dataAttr } = await import('../../../src/cpu/state.js');
+    for (const [code, where] of [['0f f7 ca', 0x10100], ['26 0f f7 ca', 0x20100]] as const) {
+      const mc = machine(32, code); // maskmovq mm1, mm2 (26 = ES override)
+      mc.cpu.state.setSegment(DS, 0x10, 0x10000, 0, 0xffffffff, dataAttr(32));
+      mc.cpu.state.setSegment(ES, 0x10, 0x20000, 0, 0xffffffff, dataAttr(32));
+      setMm(mc, 1, [0x44332211, 0x88776655]);
+      setMm(mc, 2, [0x00800080, 0]);
+      setGpr(mc, 7, 0x100);
+      expect(go(mc).end).toBe('hlt');
+      expect(Array.from(mc.mem.slice(where, where + 4))).toEqual([0x11, 0, 0x33, 0]);
+    }
+  });
+  it('uses DI only in 16-bit addressing', () => {
+    const mc = machine(16, '0f f7 ca');
+    setMm(mc, 1, [0x000000aa, 0]);
+    setMm(mc, 2, [0x80, 0]);
+    setGpr(mc, 7, 0x12345);
+    expect(go(mc).end).toBe('hlt');
+    expect(mc.mem[0x2345]).toBe(0xaa);
+  });
+});
