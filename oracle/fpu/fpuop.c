@@ -5,7 +5,8 @@
  * stdin: records of 40 bytes (little-endian)
  *   0 u32 op (OP_* below)   4 u32 ctl: the FCW for x87 ops, the MXCSR for SSE ops
  *   8 u64 a (f80 significand, f64 bits, f32 bits or integer)   16 u32 a sign/exponent word (f80)
- *  20 u32 imm (ROUNDSS/SD immediate)   24 u64 b   32 u32 b sign/exponent word   36 u32 reserved
+ *  20 u32 imm (ROUNDSS/SD immediate)   24 u64 b   32 u32 b sign/exponent word
+ *  36 u32 options: bit 0 = run an x87 register-result op with the FCW's masks as given (else all masked)
  * stdout: records of 24 bytes
  *   0 u64 result   8 u32 result sign/exponent word (f80)   12 u32 status: FSW (x87) / MXCSR (SSE)
  *  16 u32 compare outcome (COMIS*: ZF | PF << 1 | CF << 2)   20 u32 reserved
@@ -40,13 +41,17 @@ struct f80 { uint64_t sig; uint16_t se; uint16_t pad[3]; };
 
 static const uint32_t MXCSR_DEFAULT = 0x1f80;
 
+/*
+ * Register-result x87 operations end with FNSAVE (non-waiting: it stores FSW and ST(0) even while an
+ * unmasked exception is pending, and re-initialises the FPU, so nothing ever traps). That is how the
+ * unmasked-overflow/underflow re-biased results are observed.
+ */
 #define X87_BIN(INSN) \
-  __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[b]\n\tfldt %[a]\n\t" INSN "\n\tfnstsw %[sw]\n\t" \
-                   "fstpt %[r]\n\tfstp %%st(0)\n\tfninit" \
-                   : [sw] "=m"(sw), [r] "=m"(R) : [cw] "m"(cw), [a] "m"(A), [b] "m"(B) : "memory")
+  __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[b]\n\tfldt %[a]\n\t" INSN "\n\tfnsave %[env]\n\tfninit" \
+                   : [env] "=m"(env) : [cw] "m"(cw), [a] "m"(A), [b] "m"(B) : "memory")
 #define X87_UN(INSN) \
-  __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[a]\n\t" INSN "\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit" \
-                   : [sw] "=m"(sw), [r] "=m"(R) : [cw] "m"(cw), [a] "m"(A) : "memory")
+  __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[a]\n\t" INSN "\n\tfnsave %[env]\n\tfninit" \
+                   : [env] "=m"(env) : [cw] "m"(cw), [a] "m"(A) : "memory")
 /* Pops the operand after a store-and-pop form. */
 #define X87_STORE(INSN, DST) \
   __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[a]\n\t" INSN " %[d]\n\tfnstsw %[sw]\n\tfninit" \
@@ -88,7 +93,12 @@ static const uint32_t MXCSR_DEFAULT = 0x1f80;
 
 static void run(const struct in *in, struct out *o) {
   memset(o, 0, sizeof *o);
-  const uint16_t cw = (uint16_t)(in->ctl | 0x3f);          /* always masked natively */
+  /* x87 register-result ops honour the masks when rsv bit 0 is set (the client only unmasks OE, UE
+     and PE, which never stop an instruction); everything else always runs masked. */
+  const int unmasked = (in->rsv & 1) && in->op <= OP_X_SCALE;
+  const uint16_t cw = (uint16_t)(unmasked ? in->ctl : (in->ctl | 0x3f));
+  unsigned char env[108];
+  memset(env, 0, sizeof env);
   const uint32_t ctl = in->ctl | 0x1f80;
   struct f80 A = { in->a, (uint16_t)in->ase, {0, 0, 0} }, B = { in->b, (uint16_t)in->bse, {0, 0, 0} }, R;
   memset(&R, 0, sizeof R);
@@ -125,8 +135,12 @@ static void run(const struct in *in, struct out *o) {
     default: x87 = 0; break;
   }
   if (x87) {
-    if (in->op < OP_X_FIST16 || in->op == OP_X_FLD32 || in->op == OP_X_FLD64 || in->op >= OP_X_FILD32) {
-      if (in->op != OP_X_COM && in->op != OP_X_UCOM) { o->r = R.sig; o->rse = R.se; }
+    if (in->op < OP_X_FIST16) {
+      /* FNSAVE image (32-bit format): FSW at 4, ST(0) at 28. */
+      memcpy(&sw, env + 4, 2);
+      if (in->op != OP_X_COM && in->op != OP_X_UCOM) { memcpy(&o->r, env + 28, 8); memcpy(&R.se, env + 36, 2); o->rse = R.se; }
+    } else if (in->op == OP_X_FLD32 || in->op == OP_X_FLD64 || in->op >= OP_X_FILD32) {
+      o->r = R.sig; o->rse = R.se;
     }
     o->status = sw;
     return;

@@ -38,14 +38,17 @@ export class FpuBatch {
     this.buf = Buffer.alloc(capacity * IN_SIZE);
     this.v = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
-  /** Appends a case: a and b as lo/hi uint32 halves plus the f80 sign/exponent words. */
-  add(op: number, ctl: number, alo: number, ahi: number, ase: number, blo: number, bhi: number, bse: number, imm = 0): number {
+  /**
+   * Appends a case: a and b as lo/hi uint32 halves plus the f80 sign/exponent words. opt bit 0: an x87
+   * register-result op runs with the FCW's masks as given (only OE/UE/PE may be unmasked).
+   */
+  add(op: number, ctl: number, alo: number, ahi: number, ase: number, blo: number, bhi: number, bse: number, imm = 0, opt = 0): number {
     const o = this.count++ * IN_SIZE, v = this.v;
     v.setUint32(o, op, true); v.setUint32(o + 4, ctl >>> 0, true);
     v.setUint32(o + 8, alo >>> 0, true); v.setUint32(o + 12, ahi >>> 0, true);
     v.setUint32(o + 16, ase >>> 0, true); v.setUint32(o + 20, imm >>> 0, true);
     v.setUint32(o + 24, blo >>> 0, true); v.setUint32(o + 28, bhi >>> 0, true);
-    v.setUint32(o + 32, bse >>> 0, true); v.setUint32(o + 36, 0, true);
+    v.setUint32(o + 32, bse >>> 0, true); v.setUint32(o + 36, opt >>> 0, true);
     return this.count - 1;
   }
 }

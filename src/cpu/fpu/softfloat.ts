@@ -392,9 +392,15 @@ function roundPack(e: FpEnv, sign: number, exp: number, p: number, r: number, re
       if ((e.masks & FE_UNDERFLOW) === 0) {
         // Unmasked underflow: flag UE whether exact or not (SDM 4.9.1.5).
         e.flags |= FE_UNDERFLOW;
-        // Re-biased result (x87 to a register); one still too small even so (only FSCALE gets
-        // there) is denormalised like a masked result.
-        if (rebias && exp + bias + REBIAS >= 1) {
+        // Re-biased result (x87 to a register). One still too small even so (only FSCALE gets
+        // there) is a signed zero with PE whatever the rounding mode (as the host does).
+        if (rebias && exp + bias + REBIAS < 1) {
+          e.flags |= FE_INEXACT;
+          e.c1 = 0;
+          packZero(e, sign, r);
+          return;
+        }
+        if (rebias) {
           const d = roundDecision(p, sign, rc);
           if (d !== 0) e.flags |= FE_INEXACT;
           if (applyRound(p, d === 2)) exp++;
@@ -426,8 +432,15 @@ function roundPack(e: FpEnv, sign: number, exp: number, p: number, r: number, re
   if (d !== 0) e.flags |= FE_INEXACT;
   if (exp > emax) {
     e.flags |= FE_OVERFLOW;
-    if ((e.masks & FE_OVERFLOW) === 0 && rebias && exp + bias - REBIAS <= 0x7ffe) {
-      packBits(e, sign, exp + bias - REBIAS, r);
+    if ((e.masks & FE_OVERFLOW) === 0 && rebias) {
+      if (exp + bias - REBIAS <= 0x7ffe) {
+        packBits(e, sign, exp + bias - REBIAS, r);
+        return;
+      }
+      // Too large even re-biased (only FSCALE): infinity whatever the rounding mode (host behaviour).
+      e.flags |= FE_INEXACT;
+      e.c1 = 1;
+      packInf(e, sign, r);
       return;
     }
     e.flags |= FE_INEXACT;

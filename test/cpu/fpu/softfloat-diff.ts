@@ -163,7 +163,9 @@ export function genCases(batch: FpuBatch, fam: Family, n: number, r: Rng): void 
     const op = fam.ops[r.int(fam.ops.length)]!;
     const rc = fam.rne ? 0 : r.int(4);
     if (op < FOp.S_ADDSS) {
-      const ctl = 0x7f | (PC_OF[r.int(3)]! << 8) | (rc << 10);
+      // Register-result ops: 30% with OE/UE/PE unmasked (observed natively through FNSAVE).
+      const unmask = op <= FOp.X_SCALE && r.chance(0.3) ? (1 + r.int(7)) << 3 : 0;
+      const ctl = (0x7f & ~unmask) | (PC_OF[r.int(3)]! << 8) | (rc << 10);
       let alo: number, ahi: number, ase: number, blo = 0, bhi = 0, bse = 0;
       if (op >= FOp.X_FIST16 && op <= FOp.X_FISTT64 && r.chance(0.6)) {
         S.f80FromDouble(env, genIntish(r)); alo = env.lo; ahi = env.hi; ase = env.se;
@@ -191,7 +193,7 @@ export function genCases(batch: FpuBatch, fam: Family, n: number, r: Rng): void 
           if (r.chance(0.5)) bse = ase ^ (r.int(2) << 15);
         } else { genF80(r); blo = oLo; bhi = oHi; bse = oSe; }
       }
-      batch.add(op, ctl, alo, ahi, ase, blo, bhi, bse);
+      batch.add(op, ctl, alo, ahi, ase, blo, bhi, bse, 0, unmask !== 0 ? 1 : 0);
       continue;
     }
     const ctl = 0x1f80 | (rc << 13) | (r.chance(0.2) ? 0x40 : 0) | (r.chance(0.2) ? 0x8000 : 0);
@@ -241,9 +243,10 @@ export function checkCase(batch: FpuBatch, res: FpuResults, i: number): string |
   const alo = v.getUint32(o + 8, true), ahi = v.getUint32(o + 12, true), ase = v.getUint32(o + 16, true);
   const imm = v.getUint32(o + 20, true);
   const blo = v.getUint32(o + 24, true), bhi = v.getUint32(o + 28, true), bse = v.getUint32(o + 32, true);
+  const opt = v.getUint32(o + 36, true);
   const e = env;
   e.flags = 0; e.c1 = 0; e.lo = 0; e.hi = 0; e.se = 0; e.q = 0; e.partial = 0;
-  e.masks = 0x3f;
+  e.masks = (opt & 1) !== 0 ? ctl & 0x3f : 0x3f;
   let gotLo = 0, gotHi = 0, gotSe = 0, gotStatus = 0, gotCmp = 0;
   let expStatus: number, statusMask: number;
   const st = res.status(i);
@@ -351,7 +354,7 @@ export function checkCase(batch: FpuBatch, res: FpuResults, i: number): string |
   }
   const hLo = res.lo(i), hHi = res.hi(i), hSe = res.se(i) & 0xffff, hCmp = res.cmp(i);
   if (hLo === (gotLo >>> 0) && hHi === (gotHi >>> 0) && hSe === (gotSe & 0xffff) && gotStatus === expStatus && hCmp === gotCmp) return null;
-  return `op ${FOp_NAMES[op] ?? op} ctl ${hex(ctl, 4)} imm ${imm} a ${hex(ase, 4)}:${hex(ahi)}:${hex(alo)} b ${hex(bse, 4)}:${hex(bhi)}:${hex(blo)}` +
+  return `op ${FOp_NAMES[op] ?? op} ctl ${hex(ctl, 4)}${opt & 1 ? ' unmasked' : ''} imm ${imm} a ${hex(ase, 4)}:${hex(ahi)}:${hex(alo)} b ${hex(bse, 4)}:${hex(bhi)}:${hex(blo)}` +
     ` host ${hex(hSe, 4)}:${hex(hHi)}:${hex(hLo)} st ${hex(gotStatus, 4)} cmp ${hCmp}` +
     ` soft ${hex(gotSe, 4)}:${hex(gotHi)}:${hex(gotLo)} st ${hex(expStatus, 4)} cmp ${gotCmp}`;
 }

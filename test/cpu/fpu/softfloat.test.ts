@@ -1,7 +1,7 @@
 /**
  * softfloat unit tests with expected values derived from the SDM (Vol. 1 4.8-4.9, 8.1.5.2, 8.2.2,
- * 8.5, 11.5.2, Table 4-7) and IEEE 754. The masked responses are also diffed against the host CPU in
- * softfloat-diff.test.ts; the unmasked responses (x87 re-bias, UE without inexact) only here.
+ * 8.5, 11.5.2, Table 4-7) and IEEE 754. softfloat-diff.test.ts also diffs the masked responses and
+ * the x87 unmasked O/U/P responses against the host; the SSE unmasked responses are checked only here.
  */
 import { describe, expect, it } from 'vitest';
 import * as S from '../../../src/cpu/fpu/softfloat.js';
