@@ -6,15 +6,21 @@
  *   0 u32 op (OP_* below)   4 u32 ctl: the FCW for x87 ops, the MXCSR for SSE ops
  *   8 u64 a (f80 significand, f64 bits, f32 bits or integer)   16 u32 a sign/exponent word (f80)
  *  20 u32 imm (ROUNDSS/SD immediate)   24 u64 b   32 u32 b sign/exponent word
- *  36 u32 options: bit 0 = run an x87 register-result op with the FCW's masks as given (else all masked)
+ *  36 u32 options: bit 0 = honour the masks as given (else all masked): x87 register-result ops
+ *      (the client unmasks only OE/UE/PE there) and SSE ops (any; an unmasked exception raises #XM,
+ *      caught as SIGFPE: the result then reports the MXCSR of the faulting instruction and rsv = 1)
  * stdout: records of 24 bytes
  *   0 u64 result   8 u32 result sign/exponent word (f80)   12 u32 status: FSW (x87) / MXCSR (SSE)
- *  16 u32 compare outcome (COMIS*: ZF | PF << 1 | CF << 2)   20 u32 reserved
+ *  16 u32 compare outcome (COMIS*: ZF | PF << 1 | CF << 2)   20 u32 1 when the SSE op faulted (#XM)
  * Exceptions are always masked in the native run (the client only sends masked control words), so
  * nothing traps. After setup the process enters seccomp strict mode: only read, write and exit.
  */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <ucontext.h>
 #include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -91,6 +97,23 @@ static const uint32_t MXCSR_DEFAULT = 0x1f80;
     ROUND_CASE(12, INSN, MOV) ROUND_CASE(13, INSN, MOV) ROUND_CASE(14, INSN, MOV) ROUND_CASE(15, INSN, MOV) \
   }
 
+/*
+ * #XM arrives as SIGFPE. The handler (SA_NODEFER, so the signal stays deliverable) records the MXCSR
+ * saved in the signal frame and jumps back into run() without sigreturn; the kernel gives handlers a
+ * fresh FPU state, so the default MXCSR is in force afterwards. No system call is involved.
+ */
+static sigjmp_buf xm_jump;
+static volatile uint32_t xm_mxcsr;
+
+static void on_sigfpe(int sig, siginfo_t *si, void *ctx) {
+  (void)sig; (void)si;
+  ucontext_t *uc = ctx;
+  xm_mxcsr = uc->uc_mcontext.fpregs ? uc->uc_mcontext.fpregs->mxcsr : 0xffffffffu;
+  siglongjmp(xm_jump, 1);
+}
+
+static void run_sse(const struct in *in, struct out *o, uint32_t ctl);
+
 static void run(const struct in *in, struct out *o) {
   memset(o, 0, sizeof *o);
   /* x87 register-result ops honour the masks when rsv bit 0 is set (the client only unmasks OE, UE
@@ -99,13 +122,11 @@ static void run(const struct in *in, struct out *o) {
   const uint16_t cw = (uint16_t)(unmasked ? in->ctl : (in->ctl | 0x3f));
   unsigned char env[108];
   memset(env, 0, sizeof env);
-  const uint32_t ctl = in->ctl | 0x1f80;
+  const uint32_t ctl = (in->rsv & 1) ? in->ctl : (in->ctl | 0x1f80);
   struct f80 A = { in->a, (uint16_t)in->ase, {0, 0, 0} }, B = { in->b, (uint16_t)in->bse, {0, 0, 0} }, R;
   memset(&R, 0, sizeof R);
   uint16_t sw = 0;
-  uint32_t mo = 0;
-  uint64_t a = in->a, b = in->b, r = 0;
-  uint8_t z = 0, p = 0, c = 0;
+  const uint64_t a = in->a;
   uint16_t i16 = 0; uint32_t i32 = 0; uint64_t i64 = 0; float f32 = 0; double f64 = 0;
   int x87 = 1;
   switch (in->op) {
@@ -145,6 +166,19 @@ static void run(const struct in *in, struct out *o) {
     o->status = sw;
     return;
   }
+  if (sigsetjmp(xm_jump, 0) != 0) {
+    memset(o, 0, sizeof *o);
+    o->status = xm_mxcsr;
+    o->rsv = 1;
+    return;
+  }
+  run_sse(in, o, ctl);
+}
+
+static void run_sse(const struct in *in, struct out *o, uint32_t ctl) {
+  uint32_t mo = 0;
+  uint64_t a = in->a, b = in->b, r = 0;
+  uint8_t z = 0, p = 0, c = 0;
   switch (in->op) {
     case OP_S_ADDSS: SSE_BIN("addss", "movd"); break;
     case OP_S_SUBSS: SSE_BIN("subss", "movd"); break;
@@ -205,6 +239,11 @@ static int write_all(const void *p, size_t n) {
 }
 
 int main(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_sigfpe;
+  sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+  if (sigaction(SIGFPE, &sa, NULL) != 0) return 2;
   /* Exercise once before the sandbox so lazy binding / first-use paths are done. */
   struct in t; memset(&t, 0, sizeof t); t.op = OP_X_ADD; t.ctl = 0x37f;
   struct out to; run(&t, &to);

@@ -39,8 +39,9 @@ export class FpuBatch {
     this.v = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
   /**
-   * Appends a case: a and b as lo/hi uint32 halves plus the f80 sign/exponent words. opt bit 0: an x87
-   * register-result op runs with the FCW's masks as given (only OE/UE/PE may be unmasked).
+   * Appends a case: a and b as lo/hi uint32 halves plus the f80 sign/exponent words. opt bit 0: the masks are
+   * honoured natively: x87 register-result ops (only OE/UE/PE may be unmasked) and SSE ops (#XM is
+   * caught; the result reports the faulting instruction's MXCSR).
    */
   add(op: number, ctl: number, alo: number, ahi: number, ase: number, blo: number, bhi: number, bse: number, imm = 0, opt = 0): number {
     const o = this.count++ * IN_SIZE, v = this.v;
@@ -62,6 +63,8 @@ export class FpuResults {
   se(i: number): number { return this.v.getUint32(i * OUT_SIZE + 8, true); }
   status(i: number): number { return this.v.getUint32(i * OUT_SIZE + 12, true); }
   cmp(i: number): number { return this.v.getUint32(i * OUT_SIZE + 16, true); }
+  /** 1 when an SSE case raised an unmasked exception (#XM): then only status() is meaningful. */
+  faulted(i: number): number { return this.v.getUint32(i * OUT_SIZE + 20, true); }
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

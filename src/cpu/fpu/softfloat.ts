@@ -390,24 +390,25 @@ function roundPack(e: FpEnv, sign: number, exp: number, p: number, r: number, re
     if (exp === emin - 1 && topOnes(p) && roundDecision(p, sign, rc) === 2) tiny = false;
     if (tiny) {
       if ((e.masks & FE_UNDERFLOW) === 0) {
-        // Unmasked underflow: flag UE whether exact or not (SDM 4.9.1.5).
+        // Unmasked underflow: UE whether exact or not (SDM 4.9.1.5); the value is rounded with an
+        // unbounded exponent, PE and C1 come from that rounding (host behaviour, x87 and SSE alike).
         e.flags |= FE_UNDERFLOW;
-        // Re-biased result (x87 to a register). One still too small even so (only FSCALE gets
-        // there) is a signed zero with PE whatever the rounding mode (as the host does).
         if (rebias && exp + bias + REBIAS < 1) {
+          // Too small even re-biased (only FSCALE gets there): a signed zero with PE whatever the
+          // rounding mode (host behaviour).
           e.flags |= FE_INEXACT;
           e.c1 = 0;
           packZero(e, sign, r);
           return;
         }
-        if (rebias) {
-          const d = roundDecision(p, sign, rc);
-          if (d !== 0) e.flags |= FE_INEXACT;
-          if (applyRound(p, d === 2)) exp++;
-          e.c1 = d === 2 ? 1 : 0;
-          packBits(e, sign, exp + bias + REBIAS, r);
-          return;
-        }
+        const d = roundDecision(p, sign, rc);
+        if (d !== 0) e.flags |= FE_INEXACT;
+        if (applyRound(p, d === 2)) exp++;
+        e.c1 = d === 2 ? 1 : 0;
+        // x87 result to a register: re-biased by +24576. SSE / x87 stores deliver nothing.
+        if (rebias) packBits(e, sign, exp + bias + REBIAS, r);
+        else packZero(e, sign, r);
+        return;
       } else if (e.ftz) {
         e.flags |= FE_UNDERFLOW | FE_INEXACT;
         e.c1 = 0;
@@ -429,10 +430,12 @@ function roundPack(e: FpEnv, sign: number, exp: number, p: number, r: number, re
   const d = roundDecision(p, sign, rc);
   if (applyRound(p, d === 2)) exp++;
   e.c1 = d === 2 ? 1 : 0;
-  if (d !== 0) e.flags |= FE_INEXACT;
   if (exp > emax) {
     e.flags |= FE_OVERFLOW;
-    if ((e.masks & FE_OVERFLOW) === 0 && rebias) {
+    if ((e.masks & FE_OVERFLOW) === 0) {
+      // Unmasked: PE and C1 from the rounding with an unbounded exponent (host behaviour).
+      if (d !== 0) e.flags |= FE_INEXACT;
+      if (!rebias) { packInf(e, sign, r); return; }  // SSE / x87 stores deliver nothing
       if (exp + bias - REBIAS <= 0x7ffe) {
         packBits(e, sign, exp + bias - REBIAS, r);
         return;
@@ -454,6 +457,7 @@ function roundPack(e: FpEnv, sign: number, exp: number, p: number, r: number, re
     }
     return;
   }
+  if (d !== 0) e.flags |= FE_INEXACT;
   packBits(e, sign, exp + bias, r);
 }
 
