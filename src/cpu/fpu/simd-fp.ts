@@ -87,6 +87,17 @@ function finish(cpu: FpuCpu, flags: number): number {
   return C_NEXT;
 }
 
+/**
+ * A later step of a multi-step instruction (DPPS/DPPD) raised an unmasked exception: MXCSR gets the
+ * flags of the earlier steps (`prev`, all masked) and this step's flags by the rule of `finish`.
+ */
+function finishStep(cpu: FpuCpu, prev: number): number {
+  let cur = env.flags;
+  if ((cur & ~env.masks & 7) !== 0) cur &= 7;
+  cpu.u[S_MXCSR] = (cpu.u[S_MXCSR]! | prev | cur) >>> 0;
+  return cpu.raise((cpu.u[S_CR4]! & CR4_OSXMMEXCPT) !== 0 ? V_XM : V_UD, false, 0);
+}
+
 /** Whether the flags raised so far include an unmasked exception (ends a multi-step instruction). */
 function unmaskedStep(): boolean {
   return (env.flags & ~env.masks & 0x3f) !== 0;
@@ -596,20 +607,26 @@ export function execSimdFp(cpu: FpuCpu, d: DI): number {
       const o = xmmSlot(i.reg0), imm = i.imm;
       // Vol. 2 DPPS DP_primitive: products of the lanes selected by imm8[7:4] (+0.0 otherwise), then
       // (t0 + t1) + (t2 + t3), each step rounded; the sum goes to the lanes selected by imm8[3:0].
-      // Each step is checked before the next runs ("exceptions are determined separately for each
-      // add and multiply"): the host CPU stops at the products when they raise an unmasked
-      // exception, so a denormal product never reaches an add to raise DE there.
+      // Each step is a SIMD operation of its own ("exceptions are determined separately for each
+      // add and multiply"): an unmasked exception ends the instruction after the step that raised
+      // it, and MXCSR keeps the (masked) flags of the steps before it (host CPU: a denormal product
+      // with DM clear faults in the adds with DE|UE|PE; with PM clear it faults after the products).
       const t0 = (imm & 0x10) !== 0 ? f32Mul(env, u[o]!, SRC[0]!) : 0;
       const t1 = (imm & 0x20) !== 0 ? f32Mul(env, u[o + 1]!, SRC[1]!) : 0;
       const t2 = (imm & 0x40) !== 0 ? f32Mul(env, u[o + 2]!, SRC[2]!) : 0;
       const t3 = (imm & 0x80) !== 0 ? f32Mul(env, u[o + 3]!, SRC[3]!) : 0;
       if (unmaskedStep()) return finish(cpu, env.flags);
+      let prev = env.flags;
+      env.flags = 0;
       const s01 = f32Add(env, t0, t1);
       const s23 = f32Add(env, t2, t3);
-      if (unmaskedStep()) return finish(cpu, env.flags);
+      if (unmaskedStep()) return finishStep(cpu, prev);
+      prev |= env.flags;
+      env.flags = 0;
       const sum = f32Add(env, s01, s23);
+      if (unmaskedStep()) return finishStep(cpu, prev);
       for (let k = 0; k < 4; k++) RES[k] = ((imm >> k) & 1) !== 0 ? sum : 0;
-      if (finish(cpu, env.flags) !== C_NEXT) return C_FAULT;
+      finish(cpu, prev | env.flags);
       commit(u, o, 4);
       return C_NEXT;
     }
@@ -621,11 +638,14 @@ export function execSimdFp(cpu: FpuCpu, d: DI): number {
       if ((imm & 0x10) !== 0) { f64Mul(env, u[o]!, u[o + 1]!, SRC[0]!, SRC[1]!); t0lo = env.lo; t0hi = env.hi; }
       if ((imm & 0x20) !== 0) { f64Mul(env, u[o + 2]!, u[o + 3]!, SRC[2]!, SRC[3]!); t1lo = env.lo; t1hi = env.hi; }
       if (unmaskedStep()) return finish(cpu, env.flags);
+      const prev = env.flags;
+      env.flags = 0;
       f64Add(env, t0lo, t0hi, t1lo, t1hi);
+      if (unmaskedStep()) return finishStep(cpu, prev);
       const slo = env.lo, shi = env.hi;
       RES[0] = (imm & 1) !== 0 ? slo : 0; RES[1] = (imm & 1) !== 0 ? shi : 0;
       RES[2] = (imm & 2) !== 0 ? slo : 0; RES[3] = (imm & 2) !== 0 ? shi : 0;
-      if (finish(cpu, env.flags) !== C_NEXT) return C_FAULT;
+      finish(cpu, prev | env.flags);
       commit(u, o, 4);
       return C_NEXT;
     }

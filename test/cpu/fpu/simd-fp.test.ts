@@ -490,6 +490,18 @@ describe('SSE4.1 ROUND and DP', () => {
     expect(m.mxcsr & 0x3f).toBe(UE | PE | DE);
   });
 
+  it('DPPS: a denormal product faulting in the adds (DM clear) keeps the products\' UE|PE', () => {
+    // host CPU probe: MXCSR 1C00, products lane 1 only (1.1*2^-70 * 2^-70) -> 1C32, #XM
+    const c = new FakeCpu();
+    c.osxmmexcpt = true;
+    c.mxcsr = 0x1c00;
+    c.setXmmF32(0, 0, 1.1 * 2 ** -70, 0, 0);
+    c.setXmmF32(1, 0, 2 ** -70, 0, 0);
+    expect(c.run('660f3a40c12f')).toBe(C_FAULT);
+    expect(c.mxcsr).toBe(0x1c32);
+    expect(c.xmm(0)).toEqual([0, f32(1.1 * 2 ** -70), 0, 0]);
+  });
+
   it('DPPD', () => {
     const c = new FakeCpu();
     c.setXmmF64(0, 1.5, 2);
