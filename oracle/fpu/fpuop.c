@@ -6,8 +6,8 @@
  *   0 u32 op (OP_* below)   4 u32 ctl: the FCW for x87 ops, the MXCSR for SSE ops
  *   8 u64 a (f80 significand, f64 bits, f32 bits or integer)   16 u32 a sign/exponent word (f80)
  *  20 u32 imm (ROUNDSS/SD immediate)   24 u64 b   32 u32 b sign/exponent word
- *  36 u32 options: bit 0 = honour the masks as given (else all masked): x87 register-result ops
- *      (the client unmasks only OE/UE/PE there) and SSE ops (any; an unmasked exception raises #XM,
+ *  36 u32 options: bit 0 = honour the masks as given (else all masked): x87 register-result ops and
+ *      stores (the client unmasks only OE/UE/PE there) and SSE ops (any; an unmasked exception raises #XM,
  *      caught as SIGFPE: the result then reports the MXCSR of the faulting instruction and rsv = 1)
  * stdout: records of 24 bytes
  *   0 u64 result   8 u32 result sign/exponent word (f80)   12 u32 status: FSW (x87) / MXCSR (SSE)
@@ -116,9 +116,11 @@ static void run_sse(const struct in *in, struct out *o, uint32_t ctl);
 
 static void run(const struct in *in, struct out *o) {
   memset(o, 0, sizeof *o);
-  /* x87 register-result ops honour the masks when rsv bit 0 is set (the client only unmasks OE, UE
-     and PE, which never stop an instruction); everything else always runs masked. */
-  const int unmasked = (in->rsv & 1) && in->op <= OP_X_SCALE;
+  /* x87 register-result ops and stores honour the masks when rsv bit 0 is set (the client only
+     unmasks OE, UE and PE; a store with an unmasked OE/UE writes nothing, and the FNSTSW/FNSAVE that
+     follow do not wait, so nothing traps); loads always run masked. */
+  const int unmasked = (in->rsv & 1) && (in->op <= OP_X_SCALE || (in->op >= OP_X_FIST16 && in->op <= OP_X_FISTT64) ||
+                                         in->op == OP_X_FST32 || in->op == OP_X_FST64);
   const uint16_t cw = (uint16_t)(unmasked ? in->ctl : (in->ctl | 0x3f));
   unsigned char env[108];
   memset(env, 0, sizeof env);

@@ -401,11 +401,13 @@ function roundPack(e: FpEnv, sign: number, exp: number, p: number, r: number, re
           packZero(e, sign, r);
           return;
         }
+        // x87 store to memory: nothing is written, and the host reports UE alone (C1 = 0).
+        if (!rebias && e.x87) { e.c1 = 0; packZero(e, sign, r); return; }
         const d = roundDecision(p, sign, rc);
         if (d !== 0) e.flags |= FE_INEXACT;
         if (applyRound(p, d === 2)) exp++;
         e.c1 = d === 2 ? 1 : 0;
-        // x87 result to a register: re-biased by +24576. SSE / x87 stores deliver nothing.
+        // x87 result to a register: re-biased by +24576. SSE: nothing is delivered.
         if (rebias) packBits(e, sign, exp + bias + REBIAS, r);
         else packZero(e, sign, r);
         return;
@@ -433,9 +435,15 @@ function roundPack(e: FpEnv, sign: number, exp: number, p: number, r: number, re
   if (exp > emax) {
     e.flags |= FE_OVERFLOW;
     if ((e.masks & FE_OVERFLOW) === 0) {
-      // Unmasked: PE and C1 from the rounding with an unbounded exponent (host behaviour).
+      // Unmasked: PE and C1 from the rounding with an unbounded exponent (host behaviour), except
+      // for an x87 store to memory, which writes nothing and reports OE alone (C1 = 0).
+      if (!rebias) {
+        if (e.x87) e.c1 = 0;
+        else if (d !== 0) e.flags |= FE_INEXACT;
+        packInf(e, sign, r);
+        return;
+      }
       if (d !== 0) e.flags |= FE_INEXACT;
-      if (!rebias) { packInf(e, sign, r); return; }  // SSE / x87 stores deliver nothing
       if (exp + bias - REBIAS <= 0x7ffe) {
         packBits(e, sign, exp + bias - REBIAS, r);
         return;
