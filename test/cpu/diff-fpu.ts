@@ -291,7 +291,7 @@ export interface FpForm {
   gen(g: Gen, mode: 32 | 64, st: FpCaseState): void;
 }
 
-const SCRATCH_LEN = 512;
+const SCRATCH_LEN = 576; // FXSAVE (512 bytes) at offset 0 or 8
 const forms: FpForm[] = [];
 
 /** Picks a GPR for a memory base (not RSP), valid for the mode, not in `not`. */
@@ -534,6 +534,33 @@ x87m('fnsave m108', 0xdd, 6, 108, 'i32', { envMask: [[12, 28]] });
 // FLDENV/FRSTOR read random bytes: every 16-bit pattern is a loadable FCW/FSW/tag word
 x87m('fldenv m28', 0xd9, 4, 28, 'i32');
 x87m('frstor m108', 0xdd, 4, 108, 'i32');
+/**
+ * FXSAVE/FXRSTOR (0F AE /0, /1; REX.W: the 64-bit layout), operand at scratch offset 0 (16-aligned,
+ * 512 bytes; 1 case in 16 misaligned by 8: #GP). FXSAVE: FOP/FIP/FCS/FDP/FDS (bytes 6-23), MXCSR_MASK
+ * (28-31) and the reserved/available bytes 416-511 are not compared (MASKED). FXRSTOR reads a plausible
+ * random image (MXCSR without bit 17, which this host accepts; other reserved MXCSR bits now and then: #GP).
+ */
+for (const [nm, ext, w] of [['fxsave m512', 0, false], ['fxsave64 m512', 0, true], ['fxrstor m512', 1, false], ['fxrstor64 m512', 1, true]] as const) {
+  forms.push({
+    name: nm, unit: 'x87', modes: w ? [64] : [64, 32],
+    gen(g, mode, st) {
+      const off = g.int(16) === 0 ? 8 : 0;
+      if (ext === 1) {
+        x87State(g, st);
+        mxcsrState(g, st);
+        for (let i = 0; i < 16; i++) fill(g, st.fx, FX.XMM + 16 * i, 16, 'any');
+        st.scratch.set(st.fx, off);
+        if (g.int(16) === 0) put32(st.scratch, off + FX.MXCSR, (rd32(st.fx, FX.MXCSR) | (1 << (18 + g.int(14)))) >>> 0);
+        st.fx.set(fxInitImage());
+      }
+      x87State(g, st);
+      mxcsrState(g, st);
+      for (let i = 0; i < 16; i++) fill(g, st.fx, FX.XMM + 16 * i, 16, 'any');
+      emit(st, mode, [], [0x0f, 0xae], ext, memAt(g, mode, st, off), w);
+      if (ext === 0) st.scratchMask.push([off + 6, off + 24], [off + 28, off + 32], [off + 416, off + 512]);
+    },
+  });
+}
 
 /* ---- SIMD ---- */
 
@@ -1018,6 +1045,8 @@ function memAddrOf(st: FpCaseState, mode: number): number {
 }
 
 const STATUS = CF | PF | AF | ZF | SF | OF | DF;
+/** Forms that load the whole x87 state: a pending exception they bring in is state, not a response. */
+const LOADS_STATE = new Set(['fldenv m28', 'frstor m108', 'fxrstor m512', 'fxrstor64 m512', 'fldcw m16']);
 
 /** ST(0) of an image is a NaN (exponent all ones, fraction below J non-zero). */
 function st0IsNan(fx: Uint8Array): boolean {
@@ -1055,8 +1084,12 @@ function physReg(fx: Uint8Array, i: number): bigint {
 function f32OfBits(b: number): number { const v = new DataView(new ArrayBuffer(4)); v.setUint32(0, b); return v.getFloat32(0); }
 
 /** RCP/RSQRT lane check: equal to the host, or within 1.5 * 2^-12 of the exact value (SDM Vol. 2 RCPPS). */
+/** How often the masks of MASKED let a differing value pass (reset by runFpDiff). */
+export const TOLERATED = { transcendentalUlp: 0, approxLane: 0, unmaskedX87: 0 };
+
 function approxOk(kind: Special, src: number, host: number, emu: number): boolean {
   if (host === emu) return true;
+  TOLERATED.approxLane++;
   const x = f32OfBits(src);
   const exact = kind === 'rcp' ? 1 / x : 1 / Math.sqrt(x);
   const y = f32OfBits(emu);
@@ -1078,8 +1111,9 @@ export function compareFp(fc: FpCase, o: OracleResult, e: EmuResult): string | n
   const hfsw = rd16(hf, FX.FSW), efsw = rd16(ef, FX.FSW);
   if (rd16(hf, FX.FCW) !== rd16(ef, FX.FCW)) return `FCW host ${hx(rd16(hf, FX.FCW), 4)} emulator ${hx(rd16(ef, FX.FCW), 4)}`;
   // an x87 instruction that raised an unmasked exception: only the exception state is comparable (MASKED)
-  if (form.unit === 'x87' && !esBefore && (hfsw & 0x80) !== 0 && o.outcome === 'completed') {
+  if (form.unit === 'x87' && !LOADS_STATE.has(form.name) && !esBefore && (hfsw & 0x80) !== 0 && o.outcome === 'completed') {
     if ((hfsw & 0x80ff) !== (efsw & 0x80ff)) return `FSW host ${hx(hfsw, 4)} emulator ${hx(efsw, 4)} (unmasked exception: flags, SF, ES, B compared)`;
+    TOLERATED.unmaskedX87++;
     return null;
   }
   const fswMask = FSW_MASKS[form.name]?.(hfsw, hf) ?? (trans ? 0x0200 : 0);
@@ -1097,7 +1131,7 @@ export function compareFp(fc: FpCase, o: OracleResult, e: EmuResult): string | n
     if (trans && (a >> 79n) === (b >> 79n)) {
       const d = a > b ? a - b : b - a;
       // 1 ulp in the significand; across a binade the J bit makes the step 2^63 + 1
-      if (d === 1n || d === (1n << 63n) + 1n) continue;
+      if (d === 1n || d === (1n << 63n) + 1n) { TOLERATED.transcendentalUlp++; continue; }
     }
     return `R${i} host ${hx(a, 20)} emulator ${hx(b, 20)}`;
   }
@@ -1162,6 +1196,7 @@ export interface FpDiffOptions {
 
 export function runFpDiff(o: FpDiffOptions, oracle = HostCpuOracle.open()): FpDiffResult {
   const emu = new FpEmulator();
+  TOLERATED.transcendentalUlp = TOLERATED.approxLane = TOLERATED.unmaskedX87 = 0;
   const res: FpDiffResult = { forms: 0, cases: 0, compared: 0, pendingForms: 0, pendingCases: 0, hostUd: [], hostCompleted: 0, hostFaults: {}, mismatches: [], mismatchCount: 0, perForm: {}, pendingMismatches: {} };
   let idx = -1;
   for (const form of FP_FORMS) {
