@@ -100,6 +100,21 @@ describe('underflow (SDM Vol. 1 4.9.1.5; tininess after rounding, as the host sh
     S.f32Mul(e, F.minN, F.half);
     expect(e.flags).toBe(S.FE_UNDERFLOW);
   });
+  it('unmasked SSE: UE alone when the significand is exact, UE|PE when it needs rounding (host behaviour)', () => {
+    const um = { masks: 0x3f & ~S.FE_UNDERFLOW };
+    const a = env(um);
+    S.f32Mul(a, 0x0d8ccccd, 0x1b800000); // 1.1 * 2^-100 * 2^-72: 24-bit significand, below 2^-126
+    expect(a.flags).toBe(S.FE_UNDERFLOW);
+    const b = env(um);
+    S.f32Mul(b, 0x0d8ccccd, 0x1bc00000); // * 1.5: the product needs 25 bits
+    expect(b.flags).toBe(S.FE_UNDERFLOW | S.FE_INEXACT);
+  });
+  it('x87 store with unmasked OE writes nothing and reports OE alone (no PE, C1 = 0)', () => {
+    const e = env({ x87: true, masks: 0x3f & ~S.FE_OVERFLOW });
+    S.f80ToF32(e, 0x12345678, 0xffffffff, 0x4100); // 2^257 * 1.99..: overflows binary32, inexact
+    expect(e.flags).toBe(S.FE_OVERFLOW);
+    expect(e.c1).toBe(0);
+  });
   it('masked: a tiny inexact result raises UE|PE', () => {
     const e = env();
     expect(S.f32Mul(e, 0x00800001, F.half) >>> 0).toBe(0x00400000); // tie to even
