@@ -45,373 +45,199 @@ for (let n = 0; n < 256; n++) {
 }
 
 /**
- * Local operation ids: V8 compiles a switch over small literal constants into a jump table, while
- * `case Mnemonic.X` (a property of another module's enum object) becomes a chain of compares. K has
- * the Mnemonic names; KIND maps a Mnemonic to its K. The two lists below are in the same order.
+ * Local operation ids. V8 compiles a switch over literal integers into a jump table, while `case
+ * Mnemonic.X` (a property of another module's enum object) is a chain of loads and compares; and tsc
+ * with isolatedModules emits const enums as objects, so even a local const enum would not help in the
+ * built library. So the cases below are literal ids with the mnemonic's name in a comment: id = 1 +
+ * the mnemonic's index in K_MNEMONICS (test/cpu/fpu/simd-kind.test.ts checks every id against its comment).
  */
-const enum K {
-  None = 0,
-  Emms,
-  Movd,
-  Movq,
-  Movq2dq,
-  Movdq2q,
-  Movups,
-  Movupd,
-  Movaps,
-  Movapd,
-  Movdqa,
-  Movdqu,
-  Lddqu,
-  Movntdqa,
-  Movntps,
-  Movntpd,
-  Movntdq,
-  Movntq,
-  Movnti,
-  Movss,
-  Movsd,
-  Movlps,
-  Movlpd,
-  Movhps,
-  Movhpd,
-  Movhlps,
-  Movlhps,
-  Movddup,
-  Movsldup,
-  Movshdup,
-  Movmskps,
-  Movmskpd,
-  Pmovmskb,
-  Maskmovq,
-  Maskmovdqu,
-  Pextrb,
-  Pextrw,
-  Pextrd,
-  Pextrq,
-  Extractps,
-  Crc32,
-  Ptest,
-  Pcmpestri,
-  Pcmpestri64,
-  Pcmpestrm,
-  Pcmpestrm64,
-  Pcmpistri,
-  Pcmpistrm,
-  Pand,
-  Andps,
-  Andpd,
-  Pandn,
-  Andnps,
-  Andnpd,
-  Por,
-  Orps,
-  Orpd,
-  Pxor,
-  Xorps,
-  Xorpd,
-  Paddb,
-  Paddw,
-  Paddd,
-  Paddq,
-  Psubb,
-  Psubw,
-  Psubd,
-  Psubq,
-  Paddsb,
-  Paddsw,
-  Psubsb,
-  Psubsw,
-  Paddusb,
-  Paddusw,
-  Psubusb,
-  Psubusw,
-  Pmullw,
-  Pmulhw,
-  Pmulhuw,
-  Pmulhrsw,
-  Pmulld,
-  Pmuludq,
-  Pmuldq,
-  Pmaddwd,
-  Pmaddubsw,
-  Pavgb,
-  Pavgw,
-  Psadbw,
-  Pminub,
-  Pmaxub,
-  Pminsb,
-  Pmaxsb,
-  Pminsw,
-  Pmaxsw,
-  Pminuw,
-  Pmaxuw,
-  Pminsd,
-  Pmaxsd,
-  Pminud,
-  Pmaxud,
-  Pcmpeqb,
-  Pcmpeqw,
-  Pcmpeqd,
-  Pcmpeqq,
-  Pcmpgtb,
-  Pcmpgtw,
-  Pcmpgtd,
-  Pcmpgtq,
-  Packsswb,
-  Packuswb,
-  Packssdw,
-  Packusdw,
-  Punpcklbw,
-  Punpckhbw,
-  Punpcklwd,
-  Punpckhwd,
-  Punpckldq,
-  Punpckhdq,
-  Unpcklps,
-  Unpckhps,
-  Punpcklqdq,
-  Unpcklpd,
-  Punpckhqdq,
-  Unpckhpd,
-  Psllw,
-  Psrlw,
-  Psraw,
-  Pslld,
-  Psrld,
-  Psrad,
-  Psllq,
-  Psrlq,
-  Pslldq,
-  Psrldq,
-  Pshufw,
-  Pshufd,
-  Pshuflw,
-  Pshufhw,
-  Shufps,
-  Shufpd,
-  Pshufb,
-  Palignr,
-  Blendps,
-  Blendpd,
-  Pblendw,
-  Blendvps,
-  Blendvpd,
-  Pblendvb,
-  Insertps,
-  Pinsrb,
-  Pinsrw,
-  Pinsrd,
-  Pinsrq,
-  Phaddw,
-  Phsubw,
-  Phaddsw,
-  Phsubsw,
-  Phaddd,
-  Phsubd,
-  Psignb,
-  Psignw,
-  Psignd,
-  Pabsb,
-  Pabsw,
-  Pabsd,
-  Pmovsxbw,
-  Pmovsxbd,
-  Pmovsxbq,
-  Pmovsxwd,
-  Pmovsxwq,
-  Pmovsxdq,
-  Pmovzxbw,
-  Pmovzxbd,
-  Pmovzxbq,
-  Pmovzxwd,
-  Pmovzxwq,
-  Pmovzxdq,
-  Phminposuw,
-  Mpsadbw,
-}
 const K_MNEMONICS: readonly number[] = [
-  Mnemonic.Emms,
-  Mnemonic.Movd,
-  Mnemonic.Movq,
-  Mnemonic.Movq2dq,
-  Mnemonic.Movdq2q,
-  Mnemonic.Movups,
-  Mnemonic.Movupd,
-  Mnemonic.Movaps,
-  Mnemonic.Movapd,
-  Mnemonic.Movdqa,
-  Mnemonic.Movdqu,
-  Mnemonic.Lddqu,
-  Mnemonic.Movntdqa,
-  Mnemonic.Movntps,
-  Mnemonic.Movntpd,
-  Mnemonic.Movntdq,
-  Mnemonic.Movntq,
-  Mnemonic.Movnti,
-  Mnemonic.Movss,
-  Mnemonic.Movsd,
-  Mnemonic.Movlps,
-  Mnemonic.Movlpd,
-  Mnemonic.Movhps,
-  Mnemonic.Movhpd,
-  Mnemonic.Movhlps,
-  Mnemonic.Movlhps,
-  Mnemonic.Movddup,
-  Mnemonic.Movsldup,
-  Mnemonic.Movshdup,
-  Mnemonic.Movmskps,
-  Mnemonic.Movmskpd,
-  Mnemonic.Pmovmskb,
-  Mnemonic.Maskmovq,
-  Mnemonic.Maskmovdqu,
-  Mnemonic.Pextrb,
-  Mnemonic.Pextrw,
-  Mnemonic.Pextrd,
-  Mnemonic.Pextrq,
-  Mnemonic.Extractps,
-  Mnemonic.Crc32,
-  Mnemonic.Ptest,
-  Mnemonic.Pcmpestri,
-  Mnemonic.Pcmpestri64,
-  Mnemonic.Pcmpestrm,
-  Mnemonic.Pcmpestrm64,
-  Mnemonic.Pcmpistri,
-  Mnemonic.Pcmpistrm,
-  Mnemonic.Pand,
-  Mnemonic.Andps,
-  Mnemonic.Andpd,
-  Mnemonic.Pandn,
-  Mnemonic.Andnps,
-  Mnemonic.Andnpd,
-  Mnemonic.Por,
-  Mnemonic.Orps,
-  Mnemonic.Orpd,
-  Mnemonic.Pxor,
-  Mnemonic.Xorps,
-  Mnemonic.Xorpd,
-  Mnemonic.Paddb,
-  Mnemonic.Paddw,
-  Mnemonic.Paddd,
-  Mnemonic.Paddq,
-  Mnemonic.Psubb,
-  Mnemonic.Psubw,
-  Mnemonic.Psubd,
-  Mnemonic.Psubq,
-  Mnemonic.Paddsb,
-  Mnemonic.Paddsw,
-  Mnemonic.Psubsb,
-  Mnemonic.Psubsw,
-  Mnemonic.Paddusb,
-  Mnemonic.Paddusw,
-  Mnemonic.Psubusb,
-  Mnemonic.Psubusw,
-  Mnemonic.Pmullw,
-  Mnemonic.Pmulhw,
-  Mnemonic.Pmulhuw,
-  Mnemonic.Pmulhrsw,
-  Mnemonic.Pmulld,
-  Mnemonic.Pmuludq,
-  Mnemonic.Pmuldq,
-  Mnemonic.Pmaddwd,
-  Mnemonic.Pmaddubsw,
-  Mnemonic.Pavgb,
-  Mnemonic.Pavgw,
-  Mnemonic.Psadbw,
-  Mnemonic.Pminub,
-  Mnemonic.Pmaxub,
-  Mnemonic.Pminsb,
-  Mnemonic.Pmaxsb,
-  Mnemonic.Pminsw,
-  Mnemonic.Pmaxsw,
-  Mnemonic.Pminuw,
-  Mnemonic.Pmaxuw,
-  Mnemonic.Pminsd,
-  Mnemonic.Pmaxsd,
-  Mnemonic.Pminud,
-  Mnemonic.Pmaxud,
-  Mnemonic.Pcmpeqb,
-  Mnemonic.Pcmpeqw,
-  Mnemonic.Pcmpeqd,
-  Mnemonic.Pcmpeqq,
-  Mnemonic.Pcmpgtb,
-  Mnemonic.Pcmpgtw,
-  Mnemonic.Pcmpgtd,
-  Mnemonic.Pcmpgtq,
-  Mnemonic.Packsswb,
-  Mnemonic.Packuswb,
-  Mnemonic.Packssdw,
-  Mnemonic.Packusdw,
-  Mnemonic.Punpcklbw,
-  Mnemonic.Punpckhbw,
-  Mnemonic.Punpcklwd,
-  Mnemonic.Punpckhwd,
-  Mnemonic.Punpckldq,
-  Mnemonic.Punpckhdq,
-  Mnemonic.Unpcklps,
-  Mnemonic.Unpckhps,
-  Mnemonic.Punpcklqdq,
-  Mnemonic.Unpcklpd,
-  Mnemonic.Punpckhqdq,
-  Mnemonic.Unpckhpd,
-  Mnemonic.Psllw,
-  Mnemonic.Psrlw,
-  Mnemonic.Psraw,
-  Mnemonic.Pslld,
-  Mnemonic.Psrld,
-  Mnemonic.Psrad,
-  Mnemonic.Psllq,
-  Mnemonic.Psrlq,
-  Mnemonic.Pslldq,
-  Mnemonic.Psrldq,
-  Mnemonic.Pshufw,
-  Mnemonic.Pshufd,
-  Mnemonic.Pshuflw,
-  Mnemonic.Pshufhw,
-  Mnemonic.Shufps,
-  Mnemonic.Shufpd,
-  Mnemonic.Pshufb,
-  Mnemonic.Palignr,
-  Mnemonic.Blendps,
-  Mnemonic.Blendpd,
-  Mnemonic.Pblendw,
-  Mnemonic.Blendvps,
-  Mnemonic.Blendvpd,
-  Mnemonic.Pblendvb,
-  Mnemonic.Insertps,
-  Mnemonic.Pinsrb,
-  Mnemonic.Pinsrw,
-  Mnemonic.Pinsrd,
-  Mnemonic.Pinsrq,
-  Mnemonic.Phaddw,
-  Mnemonic.Phsubw,
-  Mnemonic.Phaddsw,
-  Mnemonic.Phsubsw,
-  Mnemonic.Phaddd,
-  Mnemonic.Phsubd,
-  Mnemonic.Psignb,
-  Mnemonic.Psignw,
-  Mnemonic.Psignd,
-  Mnemonic.Pabsb,
-  Mnemonic.Pabsw,
-  Mnemonic.Pabsd,
-  Mnemonic.Pmovsxbw,
-  Mnemonic.Pmovsxbd,
-  Mnemonic.Pmovsxbq,
-  Mnemonic.Pmovsxwd,
-  Mnemonic.Pmovsxwq,
-  Mnemonic.Pmovsxdq,
-  Mnemonic.Pmovzxbw,
-  Mnemonic.Pmovzxbd,
-  Mnemonic.Pmovzxbq,
-  Mnemonic.Pmovzxwd,
-  Mnemonic.Pmovzxwq,
-  Mnemonic.Pmovzxdq,
-  Mnemonic.Phminposuw,
-  Mnemonic.Mpsadbw,
+  Mnemonic.Emms, // 1
+  Mnemonic.Movd, // 2
+  Mnemonic.Movq, // 3
+  Mnemonic.Movq2dq, // 4
+  Mnemonic.Movdq2q, // 5
+  Mnemonic.Movups, // 6
+  Mnemonic.Movupd, // 7
+  Mnemonic.Movaps, // 8
+  Mnemonic.Movapd, // 9
+  Mnemonic.Movdqa, // 10
+  Mnemonic.Movdqu, // 11
+  Mnemonic.Lddqu, // 12
+  Mnemonic.Movntdqa, // 13
+  Mnemonic.Movntps, // 14
+  Mnemonic.Movntpd, // 15
+  Mnemonic.Movntdq, // 16
+  Mnemonic.Movntq, // 17
+  Mnemonic.Movnti, // 18
+  Mnemonic.Movss, // 19
+  Mnemonic.Movsd, // 20
+  Mnemonic.Movlps, // 21
+  Mnemonic.Movlpd, // 22
+  Mnemonic.Movhps, // 23
+  Mnemonic.Movhpd, // 24
+  Mnemonic.Movhlps, // 25
+  Mnemonic.Movlhps, // 26
+  Mnemonic.Movddup, // 27
+  Mnemonic.Movsldup, // 28
+  Mnemonic.Movshdup, // 29
+  Mnemonic.Movmskps, // 30
+  Mnemonic.Movmskpd, // 31
+  Mnemonic.Pmovmskb, // 32
+  Mnemonic.Maskmovq, // 33
+  Mnemonic.Maskmovdqu, // 34
+  Mnemonic.Pextrb, // 35
+  Mnemonic.Pextrw, // 36
+  Mnemonic.Pextrd, // 37
+  Mnemonic.Pextrq, // 38
+  Mnemonic.Extractps, // 39
+  Mnemonic.Crc32, // 40
+  Mnemonic.Ptest, // 41
+  Mnemonic.Pcmpestri, // 42
+  Mnemonic.Pcmpestri64, // 43
+  Mnemonic.Pcmpestrm, // 44
+  Mnemonic.Pcmpestrm64, // 45
+  Mnemonic.Pcmpistri, // 46
+  Mnemonic.Pcmpistrm, // 47
+  Mnemonic.Pand, // 48
+  Mnemonic.Andps, // 49
+  Mnemonic.Andpd, // 50
+  Mnemonic.Pandn, // 51
+  Mnemonic.Andnps, // 52
+  Mnemonic.Andnpd, // 53
+  Mnemonic.Por, // 54
+  Mnemonic.Orps, // 55
+  Mnemonic.Orpd, // 56
+  Mnemonic.Pxor, // 57
+  Mnemonic.Xorps, // 58
+  Mnemonic.Xorpd, // 59
+  Mnemonic.Paddb, // 60
+  Mnemonic.Paddw, // 61
+  Mnemonic.Paddd, // 62
+  Mnemonic.Paddq, // 63
+  Mnemonic.Psubb, // 64
+  Mnemonic.Psubw, // 65
+  Mnemonic.Psubd, // 66
+  Mnemonic.Psubq, // 67
+  Mnemonic.Paddsb, // 68
+  Mnemonic.Paddsw, // 69
+  Mnemonic.Psubsb, // 70
+  Mnemonic.Psubsw, // 71
+  Mnemonic.Paddusb, // 72
+  Mnemonic.Paddusw, // 73
+  Mnemonic.Psubusb, // 74
+  Mnemonic.Psubusw, // 75
+  Mnemonic.Pmullw, // 76
+  Mnemonic.Pmulhw, // 77
+  Mnemonic.Pmulhuw, // 78
+  Mnemonic.Pmulhrsw, // 79
+  Mnemonic.Pmulld, // 80
+  Mnemonic.Pmuludq, // 81
+  Mnemonic.Pmuldq, // 82
+  Mnemonic.Pmaddwd, // 83
+  Mnemonic.Pmaddubsw, // 84
+  Mnemonic.Pavgb, // 85
+  Mnemonic.Pavgw, // 86
+  Mnemonic.Psadbw, // 87
+  Mnemonic.Pminub, // 88
+  Mnemonic.Pmaxub, // 89
+  Mnemonic.Pminsb, // 90
+  Mnemonic.Pmaxsb, // 91
+  Mnemonic.Pminsw, // 92
+  Mnemonic.Pmaxsw, // 93
+  Mnemonic.Pminuw, // 94
+  Mnemonic.Pmaxuw, // 95
+  Mnemonic.Pminsd, // 96
+  Mnemonic.Pmaxsd, // 97
+  Mnemonic.Pminud, // 98
+  Mnemonic.Pmaxud, // 99
+  Mnemonic.Pcmpeqb, // 100
+  Mnemonic.Pcmpeqw, // 101
+  Mnemonic.Pcmpeqd, // 102
+  Mnemonic.Pcmpeqq, // 103
+  Mnemonic.Pcmpgtb, // 104
+  Mnemonic.Pcmpgtw, // 105
+  Mnemonic.Pcmpgtd, // 106
+  Mnemonic.Pcmpgtq, // 107
+  Mnemonic.Packsswb, // 108
+  Mnemonic.Packuswb, // 109
+  Mnemonic.Packssdw, // 110
+  Mnemonic.Packusdw, // 111
+  Mnemonic.Punpcklbw, // 112
+  Mnemonic.Punpckhbw, // 113
+  Mnemonic.Punpcklwd, // 114
+  Mnemonic.Punpckhwd, // 115
+  Mnemonic.Punpckldq, // 116
+  Mnemonic.Punpckhdq, // 117
+  Mnemonic.Unpcklps, // 118
+  Mnemonic.Unpckhps, // 119
+  Mnemonic.Punpcklqdq, // 120
+  Mnemonic.Unpcklpd, // 121
+  Mnemonic.Punpckhqdq, // 122
+  Mnemonic.Unpckhpd, // 123
+  Mnemonic.Psllw, // 124
+  Mnemonic.Psrlw, // 125
+  Mnemonic.Psraw, // 126
+  Mnemonic.Pslld, // 127
+  Mnemonic.Psrld, // 128
+  Mnemonic.Psrad, // 129
+  Mnemonic.Psllq, // 130
+  Mnemonic.Psrlq, // 131
+  Mnemonic.Pslldq, // 132
+  Mnemonic.Psrldq, // 133
+  Mnemonic.Pshufw, // 134
+  Mnemonic.Pshufd, // 135
+  Mnemonic.Pshuflw, // 136
+  Mnemonic.Pshufhw, // 137
+  Mnemonic.Shufps, // 138
+  Mnemonic.Shufpd, // 139
+  Mnemonic.Pshufb, // 140
+  Mnemonic.Palignr, // 141
+  Mnemonic.Blendps, // 142
+  Mnemonic.Blendpd, // 143
+  Mnemonic.Pblendw, // 144
+  Mnemonic.Blendvps, // 145
+  Mnemonic.Blendvpd, // 146
+  Mnemonic.Pblendvb, // 147
+  Mnemonic.Insertps, // 148
+  Mnemonic.Pinsrb, // 149
+  Mnemonic.Pinsrw, // 150
+  Mnemonic.Pinsrd, // 151
+  Mnemonic.Pinsrq, // 152
+  Mnemonic.Phaddw, // 153
+  Mnemonic.Phsubw, // 154
+  Mnemonic.Phaddsw, // 155
+  Mnemonic.Phsubsw, // 156
+  Mnemonic.Phaddd, // 157
+  Mnemonic.Phsubd, // 158
+  Mnemonic.Psignb, // 159
+  Mnemonic.Psignw, // 160
+  Mnemonic.Psignd, // 161
+  Mnemonic.Pabsb, // 162
+  Mnemonic.Pabsw, // 163
+  Mnemonic.Pabsd, // 164
+  Mnemonic.Pmovsxbw, // 165
+  Mnemonic.Pmovsxbd, // 166
+  Mnemonic.Pmovsxbq, // 167
+  Mnemonic.Pmovsxwd, // 168
+  Mnemonic.Pmovsxwq, // 169
+  Mnemonic.Pmovsxdq, // 170
+  Mnemonic.Pmovzxbw, // 171
+  Mnemonic.Pmovzxbd, // 172
+  Mnemonic.Pmovzxbq, // 173
+  Mnemonic.Pmovzxwd, // 174
+  Mnemonic.Pmovzxwq, // 175
+  Mnemonic.Pmovzxdq, // 176
+  Mnemonic.Phminposuw, // 177
+  Mnemonic.Mpsadbw, // 178
 ];
 const KIND = new Uint8Array(Mnemonic.VexUnsupported + 1);
 for (let k = 0; k < K_MNEMONICS.length; k++) KIND[K_MNEMONICS[k]!] = k + 1;
+
+/** The local operation id of a mnemonic (0: not executed here). For the consistency test. */
+export function simdIntKind(m: number): number {
+  return KIND[m] ?? 0;
+}
 
 function opKind(d: DI, k: number): number {
   const i = d.i;
@@ -532,15 +358,15 @@ export function execSimdInt(cpu: FpuCpu, d: DI): number {
   const m = KIND[i.mnemonic]!;
   const w = i.operandWidth;
   switch (m) {
-    case K.Emms:
+    case 1 /* Emms */:
       // every tag empty and TOP = 0 (Vol. 1 §9.5.1 Table 9-2, EMMS row)
       u[S_FTW] = 0;
       u[S_FSW] = u[S_FSW]! & ~0x3800;
       return C_NEXT;
 
     // ---------------- moves ----------------
-    case K.Movd:
-    case K.Movq: {
+    case 2 /* Movd */:
+    case 3 /* Movq */: {
       // every form moves the low `w` bytes (4 or 8) of the source; a register destination is
       // zero-extended (GPR to 32/64 bits, MMX to 64, XMM to 128)
       if (!load(cpu, d, 1, B, w)) return C_FAULT;
@@ -553,25 +379,25 @@ export function execSimdInt(cpu: FpuCpu, d: DI): number {
       put(u, regBase(id), c === RC_XMM ? 4 : 2);
       return C_NEXT;
     }
-    case K.Movq2dq:
+    case 4 /* Movq2dq */:
       load(cpu, d, 1, R, 8);
       put(u, regBase(i.reg0), 4);
       return C_NEXT;
-    case K.Movdq2q:
+    case 5 /* Movdq2q */:
       load(cpu, d, 1, R, 16);
       put(u, regBase(i.reg0), 2);
       return C_NEXT;
-    case K.Movups: case K.Movupd: case K.Movaps: case K.Movapd:
-    case K.Movdqa: case K.Movdqu: case K.Lddqu: case K.Movntdqa:
-    case K.Movntps: case K.Movntpd: case K.Movntdq: case K.Movntq:
-    case K.Movnti: {
+    case 6 /* Movups */: case 7 /* Movupd */: case 8 /* Movaps */: case 9 /* Movapd */:
+    case 10 /* Movdqa */: case 11 /* Movdqu */: case 12 /* Lddqu */: case 13 /* Movntdqa */:
+    case 14 /* Movntps */: case 15 /* Movntpd */: case 16 /* Movntdq */: case 17 /* Movntq */:
+    case 18 /* Movnti */: {
       if (!load(cpu, d, 1, R, w)) return C_FAULT;
       if (i.opKind0 === OpKind.Mem) return storeMem(cpu, R, w) ? C_NEXT : C_FAULT;
       put(u, regBase(i.reg0), (i.reg0 >> 5) === RC_XMM ? 4 : 2);
       return C_NEXT;
     }
-    case K.Movss:
-    case K.Movsd: {
+    case 19 /* Movss */:
+    case 20 /* Movsd */: {
       // MOVSS/MOVSD xmm, m zero the rest of the register; xmm, xmm merges (SDM MOVSS/MOVSD)
       if (i.opKind0 === OpKind.Mem) {
         load(cpu, d, 1, B, 16);
@@ -589,8 +415,8 @@ export function execSimdInt(cpu: FpuCpu, d: DI): number {
       put(u, regBase(i.reg0), 4);
       return C_NEXT;
     }
-    case K.Movlps: case K.Movlpd: case K.Movhps: case K.Movhpd: {
-      const high = m === K.Movhps || m === K.Movhpd ? 2 : 0;
+    case 21 /* Movlps */: case 22 /* Movlpd */: case 23 /* Movhps */: case 24 /* Movhpd */: {
+      const high = m === 23 /* Movhps */ || m === 24 /* Movhpd */ ? 2 : 0;
       if (i.opKind0 === OpKind.Mem) {
         load(cpu, d, 1, A, 16);
         B[0] = A[high]!; B[1] = A[high + 1]!;
@@ -603,31 +429,31 @@ export function execSimdInt(cpu: FpuCpu, d: DI): number {
       put(u, regBase(i.reg0), 4);
       return C_NEXT;
     }
-    case K.Movhlps: case K.Movlhps: {
+    case 25 /* Movhlps */: case 26 /* Movlhps */: {
       loadDst(u, i.reg0);
       load(cpu, d, 1, B, 16);
       R.set(A);
-      if (m === K.Movhlps) { R[0] = B[2]!; R[1] = B[3]!; } else { R[2] = B[0]!; R[3] = B[1]!; }
+      if (m === 25 /* Movhlps */) { R[0] = B[2]!; R[1] = B[3]!; } else { R[2] = B[0]!; R[3] = B[1]!; }
       put(u, regBase(i.reg0), 4);
       return C_NEXT;
     }
-    case K.Movddup:
+    case 27 /* Movddup */:
       if (!load(cpu, d, 1, B, 8)) return C_FAULT;
       R[0] = B[0]!; R[1] = B[1]!; R[2] = B[0]!; R[3] = B[1]!;
       put(u, regBase(i.reg0), 4);
       return C_NEXT;
-    case K.Movsldup: case K.Movshdup: {
+    case 28 /* Movsldup */: case 29 /* Movshdup */: {
       if (!load(cpu, d, 1, B, 16)) return C_FAULT;
-      const o = m === K.Movshdup ? 1 : 0;
+      const o = m === 29 /* Movshdup */ ? 1 : 0;
       R[0] = B[o]!; R[1] = B[o]!; R[2] = B[2 + o]!; R[3] = B[2 + o]!;
       put(u, regBase(i.reg0), 4);
       return C_NEXT;
     }
-    case K.Movmskps: case K.Movmskpd: case K.Pmovmskb: {
+    case 30 /* Movmskps */: case 31 /* Movmskpd */: case 32 /* Pmovmskb */: {
       load(cpu, d, 1, B, 16);
       let v = 0;
-      if (m === K.Movmskps) v = (B[0]! >>> 31) | (B[1]! >>> 31) << 1 | (B[2]! >>> 31) << 2 | (B[3]! >>> 31) << 3;
-      else if (m === K.Movmskpd) v = (B[1]! >>> 31) | (B[3]! >>> 31) << 1;
+      if (m === 30 /* Movmskps */) v = (B[0]! >>> 31) | (B[1]! >>> 31) << 1 | (B[2]! >>> 31) << 2 | (B[3]! >>> 31) << 3;
+      else if (m === 31 /* Movmskpd */) v = (B[1]! >>> 31) | (B[3]! >>> 31) << 1;
       else {
         const nb = (i.reg1 >> 5) === RC_XMM ? 16 : 8;
         for (let k = 0; k < nb; k++) v |= (B8[k]! >>> 7) << k;
@@ -635,7 +461,7 @@ export function execSimdInt(cpu: FpuCpu, d: DI): number {
       writeGpr(u, i.reg0, v, 0);
       return C_NEXT;
     }
-    case K.Maskmovq: case K.Maskmovdqu:
+    case 33 /* Maskmovq */: case 34 /* Maskmovdqu */:
       return maskmov(cpu, d);
 
     // ---------------- everything of the form dst = f(dst, src) ----------------
@@ -701,14 +527,14 @@ function binary(cpu: FpuCpu, d: DI): number {
 
   // forms whose destination is not an MMX/XMM register
   switch (m) {
-    case K.Pextrb: case K.Pextrw: case K.Pextrd: case K.Pextrq:
-    case K.Extractps: {
+    case 35 /* Pextrb */: case 36 /* Pextrw */: case 37 /* Pextrd */: case 38 /* Pextrq */:
+    case 39 /* Extractps */: {
       load(cpu, d, 1, B, 16);
       const xmm = (i.reg1 >> 5) === RC_XMM;
       let lo = 0, hi = 0, bytes = 4;
-      if (m === K.Pextrb) { lo = B8[imm & 15]!; bytes = 1; }
-      else if (m === K.Pextrw) { lo = B16[imm & (xmm ? 7 : 3)]!; bytes = 2; }
-      else if (m === K.Pextrd || m === K.Extractps) lo = B[imm & 3]!;
+      if (m === 35 /* Pextrb */) { lo = B8[imm & 15]!; bytes = 1; }
+      else if (m === 36 /* Pextrw */) { lo = B16[imm & (xmm ? 7 : 3)]!; bytes = 2; }
+      else if (m === 37 /* Pextrd */ || m === 39 /* Extractps */) lo = B[imm & 3]!;
       else { lo = B[(imm & 1) * 2]!; hi = B[(imm & 1) * 2 + 1]!; bytes = 8; }
       if (i.opKind0 === OpKind.Mem) {
         R[0] = lo; R[1] = hi;
@@ -717,14 +543,14 @@ function binary(cpu: FpuCpu, d: DI): number {
       writeGpr(u, i.reg0, lo, hi);
       return C_NEXT;
     }
-    case K.Crc32: {
+    case 40 /* Crc32 */: {
       if (!load(cpu, d, 1, B, w)) return C_FAULT;
       let c = u[2 * (i.reg0 & 15)]!;
       for (let k = 0; k < w; k++) c = CRC_T[(c ^ B8[k]!) & 0xff]! ^ (c >>> 8);
       writeGpr(u, i.reg0, c, 0);
       return C_NEXT;
     }
-    case K.Ptest: {
+    case 41 /* Ptest */: {
       loadDst(u, i.reg0);
       if (!load(cpu, d, 1, B, 16)) return C_FAULT;
       // ZF = (src AND dst) == 0, CF = (src AND NOT dst) == 0; AF OF PF SF cleared (SDM PTEST)
@@ -733,8 +559,8 @@ function binary(cpu: FpuCpu, d: DI): number {
       setStatus(u, CF | PF | AF | ZF | SF | OF, (z ? ZF : 0) | (c ? CF : 0));
       return C_NEXT;
     }
-    case K.Pcmpestri: case K.Pcmpestri64: case K.Pcmpestrm: case K.Pcmpestrm64:
-    case K.Pcmpistri: case K.Pcmpistrm: {
+    case 42 /* Pcmpestri */: case 43 /* Pcmpestri64 */: case 44 /* Pcmpestrm */: case 45 /* Pcmpestrm64 */:
+    case 46 /* Pcmpistri */: case 47 /* Pcmpistrm */: {
       loadDst(u, i.reg0);
       if (!load(cpu, d, 1, B, 16)) return C_FAULT;
       return pcmpStr(u, i.mnemonic, imm, A, B);
@@ -755,76 +581,76 @@ function binary(cpu: FpuCpu, d: DI): number {
 
   switch (m) {
     // ---- logic ----
-    case K.Pand: case K.Andps: case K.Andpd:
+    case 48 /* Pand */: case 49 /* Andps */: case 50 /* Andpd */:
       for (let k = 0; k < n; k++) R[k] = A[k]! & B[k]!;
       break;
-    case K.Pandn: case K.Andnps: case K.Andnpd:
+    case 51 /* Pandn */: case 52 /* Andnps */: case 53 /* Andnpd */:
       for (let k = 0; k < n; k++) R[k] = ~A[k]! & B[k]!;
       break;
-    case K.Por: case K.Orps: case K.Orpd:
+    case 54 /* Por */: case 55 /* Orps */: case 56 /* Orpd */:
       for (let k = 0; k < n; k++) R[k] = A[k]! | B[k]!;
       break;
-    case K.Pxor: case K.Xorps: case K.Xorpd:
+    case 57 /* Pxor */: case 58 /* Xorps */: case 59 /* Xorpd */:
       for (let k = 0; k < n; k++) R[k] = A[k]! ^ B[k]!;
       break;
 
     // ---- add / subtract ----
-    case K.Paddb: for (let k = 0; k < nb; k++) R8[k] = A8[k]! + B8[k]!; break;
-    case K.Paddw: for (let k = 0; k < nw; k++) R16[k] = A16[k]! + B16[k]!; break;
-    case K.Paddd: for (let k = 0; k < n; k++) R[k] = A[k]! + B[k]!; break;
-    case K.Paddq:
+    case 60 /* Paddb */: for (let k = 0; k < nb; k++) R8[k] = A8[k]! + B8[k]!; break;
+    case 61 /* Paddw */: for (let k = 0; k < nw; k++) R16[k] = A16[k]! + B16[k]!; break;
+    case 62 /* Paddd */: for (let k = 0; k < n; k++) R[k] = A[k]! + B[k]!; break;
+    case 63 /* Paddq */:
       for (let k = 0; k < n; k += 2) {
         const s = A[k]! + B[k]!;
         R[k] = s;
         R[k + 1] = A[k + 1]! + B[k + 1]! + (s > 0xffffffff ? 1 : 0);
       }
       break;
-    case K.Psubb: for (let k = 0; k < nb; k++) R8[k] = A8[k]! - B8[k]!; break;
-    case K.Psubw: for (let k = 0; k < nw; k++) R16[k] = A16[k]! - B16[k]!; break;
-    case K.Psubd: for (let k = 0; k < n; k++) R[k] = A[k]! - B[k]!; break;
-    case K.Psubq:
+    case 64 /* Psubb */: for (let k = 0; k < nb; k++) R8[k] = A8[k]! - B8[k]!; break;
+    case 65 /* Psubw */: for (let k = 0; k < nw; k++) R16[k] = A16[k]! - B16[k]!; break;
+    case 66 /* Psubd */: for (let k = 0; k < n; k++) R[k] = A[k]! - B[k]!; break;
+    case 67 /* Psubq */:
       for (let k = 0; k < n; k += 2) {
         R[k] = A[k]! - B[k]!;
         R[k + 1] = A[k + 1]! - B[k + 1]! - (A[k]! < B[k]! ? 1 : 0);
       }
       break;
-    case K.Paddsb: for (let k = 0; k < nb; k++) Rs8[k] = sat8(As8[k]! + Bs8[k]!); break;
-    case K.Paddsw: for (let k = 0; k < nw; k++) Rs16[k] = sat16(As16[k]! + Bs16[k]!); break;
-    case K.Psubsb: for (let k = 0; k < nb; k++) Rs8[k] = sat8(As8[k]! - Bs8[k]!); break;
-    case K.Psubsw: for (let k = 0; k < nw; k++) Rs16[k] = sat16(As16[k]! - Bs16[k]!); break;
-    case K.Paddusb: for (let k = 0; k < nb; k++) R8[k] = satu8(A8[k]! + B8[k]!); break;
-    case K.Paddusw: for (let k = 0; k < nw; k++) R16[k] = satu16(A16[k]! + B16[k]!); break;
-    case K.Psubusb: for (let k = 0; k < nb; k++) R8[k] = satu8(A8[k]! - B8[k]!); break;
-    case K.Psubusw: for (let k = 0; k < nw; k++) R16[k] = satu16(A16[k]! - B16[k]!); break;
+    case 68 /* Paddsb */: for (let k = 0; k < nb; k++) Rs8[k] = sat8(As8[k]! + Bs8[k]!); break;
+    case 69 /* Paddsw */: for (let k = 0; k < nw; k++) Rs16[k] = sat16(As16[k]! + Bs16[k]!); break;
+    case 70 /* Psubsb */: for (let k = 0; k < nb; k++) Rs8[k] = sat8(As8[k]! - Bs8[k]!); break;
+    case 71 /* Psubsw */: for (let k = 0; k < nw; k++) Rs16[k] = sat16(As16[k]! - Bs16[k]!); break;
+    case 72 /* Paddusb */: for (let k = 0; k < nb; k++) R8[k] = satu8(A8[k]! + B8[k]!); break;
+    case 73 /* Paddusw */: for (let k = 0; k < nw; k++) R16[k] = satu16(A16[k]! + B16[k]!); break;
+    case 74 /* Psubusb */: for (let k = 0; k < nb; k++) R8[k] = satu8(A8[k]! - B8[k]!); break;
+    case 75 /* Psubusw */: for (let k = 0; k < nw; k++) R16[k] = satu16(A16[k]! - B16[k]!); break;
 
     // ---- multiply ----
-    case K.Pmullw: for (let k = 0; k < nw; k++) R16[k] = Math.imul(A16[k]!, B16[k]!); break;
-    case K.Pmulhw: for (let k = 0; k < nw; k++) R16[k] = (As16[k]! * Bs16[k]!) >> 16; break;
-    case K.Pmulhuw: for (let k = 0; k < nw; k++) R16[k] = (A16[k]! * B16[k]!) >>> 16; break;
-    case K.Pmulhrsw:
+    case 76 /* Pmullw */: for (let k = 0; k < nw; k++) R16[k] = Math.imul(A16[k]!, B16[k]!); break;
+    case 77 /* Pmulhw */: for (let k = 0; k < nw; k++) R16[k] = (As16[k]! * Bs16[k]!) >> 16; break;
+    case 78 /* Pmulhuw */: for (let k = 0; k < nw; k++) R16[k] = (A16[k]! * B16[k]!) >>> 16; break;
+    case 79 /* Pmulhrsw */:
       // (a * b >> 14) + 1 >> 1, bits 16:1 (SDM PMULHRSW)
       for (let k = 0; k < nw; k++) R16[k] = (((As16[k]! * Bs16[k]!) >> 14) + 1) >> 1;
       break;
-    case K.Pmulld: for (let k = 0; k < n; k++) R[k] = Math.imul(A[k]!, B[k]!); break;
-    case K.Pmuludq: case K.Pmuldq:
-      for (let k = 0; k < n; k += 2) mul32x32(A[k]!, B[k]!, m === K.Pmuldq, k);
+    case 80 /* Pmulld */: for (let k = 0; k < n; k++) R[k] = Math.imul(A[k]!, B[k]!); break;
+    case 81 /* Pmuludq */: case 82 /* Pmuldq */:
+      for (let k = 0; k < n; k += 2) mul32x32(A[k]!, B[k]!, m === 82 /* Pmuldq */, k);
       break;
-    case K.Pmaddwd:
+    case 83 /* Pmaddwd */:
       for (let k = 0; k < n; k++) {
         // the one overflowing case (all four words 0x8000) wraps to 0x80000000 (SDM PMADDWD)
         R[k] = As16[2 * k]! * Bs16[2 * k]! + As16[2 * k + 1]! * Bs16[2 * k + 1]!;
       }
       break;
-    case K.Pmaddubsw:
+    case 84 /* Pmaddubsw */:
       // unsigned bytes of the destination times signed bytes of the source, pairs added with
       // signed saturation (SDM PMADDUBSW)
       for (let k = 0; k < nw; k++) Rs16[k] = sat16(A8[2 * k]! * Bs8[2 * k]! + A8[2 * k + 1]! * Bs8[2 * k + 1]!);
       break;
 
     // ---- average, sum of absolute differences ----
-    case K.Pavgb: for (let k = 0; k < nb; k++) R8[k] = (A8[k]! + B8[k]! + 1) >>> 1; break;
-    case K.Pavgw: for (let k = 0; k < nw; k++) R16[k] = (A16[k]! + B16[k]! + 1) >>> 1; break;
-    case K.Psadbw:
+    case 85 /* Pavgb */: for (let k = 0; k < nb; k++) R8[k] = (A8[k]! + B8[k]! + 1) >>> 1; break;
+    case 86 /* Pavgw */: for (let k = 0; k < nw; k++) R16[k] = (A16[k]! + B16[k]! + 1) >>> 1; break;
+    case 87 /* Psadbw */:
       for (let q = 0; q < n; q += 2) {
         let s = 0;
         for (let k = q * 4; k < q * 4 + 8; k++) s += Math.abs(A8[k]! - B8[k]!);
@@ -833,30 +659,30 @@ function binary(cpu: FpuCpu, d: DI): number {
       break;
 
     // ---- min / max ----
-    case K.Pminub: for (let k = 0; k < nb; k++) R8[k] = Math.min(A8[k]!, B8[k]!); break;
-    case K.Pmaxub: for (let k = 0; k < nb; k++) R8[k] = Math.max(A8[k]!, B8[k]!); break;
-    case K.Pminsb: for (let k = 0; k < nb; k++) Rs8[k] = Math.min(As8[k]!, Bs8[k]!); break;
-    case K.Pmaxsb: for (let k = 0; k < nb; k++) Rs8[k] = Math.max(As8[k]!, Bs8[k]!); break;
-    case K.Pminsw: for (let k = 0; k < nw; k++) Rs16[k] = Math.min(As16[k]!, Bs16[k]!); break;
-    case K.Pmaxsw: for (let k = 0; k < nw; k++) Rs16[k] = Math.max(As16[k]!, Bs16[k]!); break;
-    case K.Pminuw: for (let k = 0; k < nw; k++) R16[k] = Math.min(A16[k]!, B16[k]!); break;
-    case K.Pmaxuw: for (let k = 0; k < nw; k++) R16[k] = Math.max(A16[k]!, B16[k]!); break;
-    case K.Pminsd: for (let k = 0; k < n; k++) Rs32[k] = Math.min(As32[k]!, Bs32[k]!); break;
-    case K.Pmaxsd: for (let k = 0; k < n; k++) Rs32[k] = Math.max(As32[k]!, Bs32[k]!); break;
-    case K.Pminud: for (let k = 0; k < n; k++) R[k] = Math.min(A[k]!, B[k]!); break;
-    case K.Pmaxud: for (let k = 0; k < n; k++) R[k] = Math.max(A[k]!, B[k]!); break;
+    case 88 /* Pminub */: for (let k = 0; k < nb; k++) R8[k] = Math.min(A8[k]!, B8[k]!); break;
+    case 89 /* Pmaxub */: for (let k = 0; k < nb; k++) R8[k] = Math.max(A8[k]!, B8[k]!); break;
+    case 90 /* Pminsb */: for (let k = 0; k < nb; k++) Rs8[k] = Math.min(As8[k]!, Bs8[k]!); break;
+    case 91 /* Pmaxsb */: for (let k = 0; k < nb; k++) Rs8[k] = Math.max(As8[k]!, Bs8[k]!); break;
+    case 92 /* Pminsw */: for (let k = 0; k < nw; k++) Rs16[k] = Math.min(As16[k]!, Bs16[k]!); break;
+    case 93 /* Pmaxsw */: for (let k = 0; k < nw; k++) Rs16[k] = Math.max(As16[k]!, Bs16[k]!); break;
+    case 94 /* Pminuw */: for (let k = 0; k < nw; k++) R16[k] = Math.min(A16[k]!, B16[k]!); break;
+    case 95 /* Pmaxuw */: for (let k = 0; k < nw; k++) R16[k] = Math.max(A16[k]!, B16[k]!); break;
+    case 96 /* Pminsd */: for (let k = 0; k < n; k++) Rs32[k] = Math.min(As32[k]!, Bs32[k]!); break;
+    case 97 /* Pmaxsd */: for (let k = 0; k < n; k++) Rs32[k] = Math.max(As32[k]!, Bs32[k]!); break;
+    case 98 /* Pminud */: for (let k = 0; k < n; k++) R[k] = Math.min(A[k]!, B[k]!); break;
+    case 99 /* Pmaxud */: for (let k = 0; k < n; k++) R[k] = Math.max(A[k]!, B[k]!); break;
 
     // ---- compares ----
-    case K.Pcmpeqb: for (let k = 0; k < nb; k++) R8[k] = A8[k] === B8[k] ? 0xff : 0; break;
-    case K.Pcmpeqw: for (let k = 0; k < nw; k++) R16[k] = A16[k] === B16[k] ? 0xffff : 0; break;
-    case K.Pcmpeqd: for (let k = 0; k < n; k++) R[k] = A[k] === B[k] ? 0xffffffff : 0; break;
-    case K.Pcmpeqq:
+    case 100 /* Pcmpeqb */: for (let k = 0; k < nb; k++) R8[k] = A8[k] === B8[k] ? 0xff : 0; break;
+    case 101 /* Pcmpeqw */: for (let k = 0; k < nw; k++) R16[k] = A16[k] === B16[k] ? 0xffff : 0; break;
+    case 102 /* Pcmpeqd */: for (let k = 0; k < n; k++) R[k] = A[k] === B[k] ? 0xffffffff : 0; break;
+    case 103 /* Pcmpeqq */:
       for (let k = 0; k < n; k += 2) R[k] = R[k + 1] = A[k] === B[k] && A[k + 1] === B[k + 1] ? 0xffffffff : 0;
       break;
-    case K.Pcmpgtb: for (let k = 0; k < nb; k++) R8[k] = As8[k]! > Bs8[k]! ? 0xff : 0; break;
-    case K.Pcmpgtw: for (let k = 0; k < nw; k++) R16[k] = As16[k]! > Bs16[k]! ? 0xffff : 0; break;
-    case K.Pcmpgtd: for (let k = 0; k < n; k++) R[k] = As32[k]! > Bs32[k]! ? 0xffffffff : 0; break;
-    case K.Pcmpgtq:
+    case 104 /* Pcmpgtb */: for (let k = 0; k < nb; k++) R8[k] = As8[k]! > Bs8[k]! ? 0xff : 0; break;
+    case 105 /* Pcmpgtw */: for (let k = 0; k < nw; k++) R16[k] = As16[k]! > Bs16[k]! ? 0xffff : 0; break;
+    case 106 /* Pcmpgtd */: for (let k = 0; k < n; k++) R[k] = As32[k]! > Bs32[k]! ? 0xffffffff : 0; break;
+    case 107 /* Pcmpgtq */:
       for (let k = 0; k < n; k += 2) {
         const gt = As32[k + 1]! > Bs32[k + 1]! || (A[k + 1] === B[k + 1] && A[k]! > B[k]!);
         R[k] = R[k + 1] = gt ? 0xffffffff : 0;
@@ -864,66 +690,66 @@ function binary(cpu: FpuCpu, d: DI): number {
       break;
 
     // ---- pack (first the destination's elements, then the source's: SDM PACKSSWB) ----
-    case K.Packsswb:
+    case 108 /* Packsswb */:
       for (let k = 0; k < nw; k++) { Rs8[k] = sat8(As16[k]!); Rs8[k + nw] = sat8(Bs16[k]!); }
       break;
-    case K.Packuswb:
+    case 109 /* Packuswb */:
       for (let k = 0; k < nw; k++) { R8[k] = satu8(As16[k]!); R8[k + nw] = satu8(Bs16[k]!); }
       break;
-    case K.Packssdw:
+    case 110 /* Packssdw */:
       for (let k = 0; k < n; k++) { Rs16[k] = sat16(As32[k]!); Rs16[k + n] = sat16(Bs32[k]!); }
       break;
-    case K.Packusdw:
+    case 111 /* Packusdw */:
       for (let k = 0; k < n; k++) { R16[k] = satu16(As32[k]!); R16[k + n] = satu16(Bs32[k]!); }
       break;
 
     // ---- unpack: interleave the low (or high) halves, destination element first ----
-    case K.Punpcklbw: case K.Punpckhbw: {
-      const o = m === K.Punpckhbw ? nb >> 1 : 0;
+    case 112 /* Punpcklbw */: case 113 /* Punpckhbw */: {
+      const o = m === 113 /* Punpckhbw */ ? nb >> 1 : 0;
       for (let k = 0; k < nb >> 1; k++) { R8[2 * k] = A8[o + k]!; R8[2 * k + 1] = B8[o + k]!; }
       break;
     }
-    case K.Punpcklwd: case K.Punpckhwd: {
-      const o = m === K.Punpckhwd ? nw >> 1 : 0;
+    case 114 /* Punpcklwd */: case 115 /* Punpckhwd */: {
+      const o = m === 115 /* Punpckhwd */ ? nw >> 1 : 0;
       for (let k = 0; k < nw >> 1; k++) { R16[2 * k] = A16[o + k]!; R16[2 * k + 1] = B16[o + k]!; }
       break;
     }
-    case K.Punpckldq: case K.Punpckhdq: case K.Unpcklps: case K.Unpckhps: {
-      const o = m === K.Punpckhdq || m === K.Unpckhps ? n >> 1 : 0;
+    case 116 /* Punpckldq */: case 117 /* Punpckhdq */: case 118 /* Unpcklps */: case 119 /* Unpckhps */: {
+      const o = m === 117 /* Punpckhdq */ || m === 119 /* Unpckhps */ ? n >> 1 : 0;
       for (let k = 0; k < n >> 1; k++) { R[2 * k] = A[o + k]!; R[2 * k + 1] = B[o + k]!; }
       break;
     }
-    case K.Punpcklqdq: case K.Unpcklpd:
+    case 120 /* Punpcklqdq */: case 121 /* Unpcklpd */:
       R[0] = A[0]!; R[1] = A[1]!; R[2] = B[0]!; R[3] = B[1]!;
       break;
-    case K.Punpckhqdq: case K.Unpckhpd:
+    case 122 /* Punpckhqdq */: case 123 /* Unpckhpd */:
       R[0] = A[2]!; R[1] = A[3]!; R[2] = B[2]!; R[3] = B[3]!;
       break;
 
     // ---- shifts (count > element width - 1: zero, or sign fill for PSRA) ----
-    case K.Psllw: case K.Psrlw: case K.Psraw: {
+    case 124 /* Psllw */: case 125 /* Psrlw */: case 126 /* Psraw */: {
       const c = shiftCount();
       for (let k = 0; k < nw; k++) {
-        if (m === K.Psraw) Rs16[k] = As16[k]! >> (c > 15 ? 15 : c);
-        else R16[k] = c > 15 ? 0 : m === K.Psllw ? A16[k]! << c : A16[k]! >>> c;
+        if (m === 126 /* Psraw */) Rs16[k] = As16[k]! >> (c > 15 ? 15 : c);
+        else R16[k] = c > 15 ? 0 : m === 124 /* Psllw */ ? A16[k]! << c : A16[k]! >>> c;
       }
       break;
     }
-    case K.Pslld: case K.Psrld: case K.Psrad: {
+    case 127 /* Pslld */: case 128 /* Psrld */: case 129 /* Psrad */: {
       const c = shiftCount();
       for (let k = 0; k < n; k++) {
-        if (m === K.Psrad) Rs32[k] = As32[k]! >> (c > 31 ? 31 : c);
-        else R[k] = c > 31 ? 0 : m === K.Pslld ? A[k]! << c : A[k]! >>> c;
+        if (m === 129 /* Psrad */) Rs32[k] = As32[k]! >> (c > 31 ? 31 : c);
+        else R[k] = c > 31 ? 0 : m === 127 /* Pslld */ ? A[k]! << c : A[k]! >>> c;
       }
       break;
     }
-    case K.Psllq: case K.Psrlq: {
+    case 130 /* Psllq */: case 131 /* Psrlq */: {
       const c = shiftCount();
       for (let k = 0; k < n; k += 2) {
         const lo = A[k]!, hi = A[k + 1]!;
         if (c > 63) { R[k] = 0; R[k + 1] = 0; }
         else if (c === 0) { R[k] = lo; R[k + 1] = hi; }
-        else if (m === K.Psllq) {
+        else if (m === 130 /* Psllq */) {
           if (c >= 32) { R[k + 1] = lo << (c - 32); R[k] = 0; }
           else { R[k + 1] = (hi << c) | (lo >>> (32 - c)); R[k] = lo << c; }
         } else if (c >= 32) { R[k] = hi >>> (c - 32); R[k + 1] = 0; }
@@ -931,47 +757,47 @@ function binary(cpu: FpuCpu, d: DI): number {
       }
       break;
     }
-    case K.Pslldq: case K.Psrldq: {
+    case 132 /* Pslldq */: case 133 /* Psrldq */: {
       // whole-register byte shift by imm8; counts > 15 clear the register
       const c = imm > 16 ? 16 : imm;
       for (let k = 0; k < 16; k++) {
-        const s = m === K.Pslldq ? k - c : k + c;
+        const s = m === 132 /* Pslldq */ ? k - c : k + c;
         R8[k] = s >= 0 && s < 16 ? A8[s]! : 0;
       }
       break;
     }
 
     // ---- shuffles ----
-    case K.Pshufw:
+    case 134 /* Pshufw */:
       for (let k = 0; k < 4; k++) R16[k] = B16[(imm >>> (2 * k)) & 3]!;
       break;
-    case K.Pshufd:
+    case 135 /* Pshufd */:
       for (let k = 0; k < 4; k++) R[k] = B[(imm >>> (2 * k)) & 3]!;
       break;
-    case K.Pshuflw:
+    case 136 /* Pshuflw */:
       for (let k = 0; k < 4; k++) R16[k] = B16[(imm >>> (2 * k)) & 3]!;
       R[2] = B[2]!; R[3] = B[3]!;
       break;
-    case K.Pshufhw:
+    case 137 /* Pshufhw */:
       R[0] = B[0]!; R[1] = B[1]!;
       for (let k = 0; k < 4; k++) R16[4 + k] = B16[4 + ((imm >>> (2 * k)) & 3)]!;
       break;
-    case K.Shufps:
+    case 138 /* Shufps */:
       R[0] = A[imm & 3]!; R[1] = A[(imm >>> 2) & 3]!; R[2] = B[(imm >>> 4) & 3]!; R[3] = B[imm >>> 6]!;
       break;
-    case K.Shufpd: {
+    case 139 /* Shufpd */: {
       const s = (imm & 1) * 2, t = ((imm >>> 1) & 1) * 2;
       R[0] = A[s]!; R[1] = A[s + 1]!; R[2] = B[t]!; R[3] = B[t + 1]!;
       break;
     }
-    case K.Pshufb:
+    case 140 /* Pshufb */:
       // index bits 3:0 (MMX: 2:0); bit 7 set zeroes the byte (SDM PSHUFB)
       for (let k = 0; k < nb; k++) {
         const s = B8[k]!;
         R8[k] = (s & 0x80) !== 0 ? 0 : A8[s & (nb - 1)]!;
       }
       break;
-    case K.Palignr: {
+    case 141 /* Palignr */: {
       // (dest:src) >> imm8*8, keeping the low `nb` bytes (SDM PALIGNR)
       for (let k = 0; k < nb; k++) { W8[k] = B8[k]!; W8[nb + k] = A8[k]!; }
       for (let k = 0; k < nb; k++) { const s = k + imm; R8[k] = s < 2 * nb ? W8[s]! : 0; }
@@ -979,24 +805,24 @@ function binary(cpu: FpuCpu, d: DI): number {
     }
 
     // ---- blends ----
-    case K.Blendps:
+    case 142 /* Blendps */:
       for (let k = 0; k < 4; k++) R[k] = ((imm >>> k) & 1) !== 0 ? B[k]! : A[k]!;
       break;
-    case K.Blendpd:
+    case 143 /* Blendpd */:
       for (let k = 0; k < 4; k++) R[k] = ((imm >>> (k >> 1)) & 1) !== 0 ? B[k]! : A[k]!;
       break;
-    case K.Pblendw:
+    case 144 /* Pblendw */:
       for (let k = 0; k < 8; k++) R16[k] = ((imm >>> k) & 1) !== 0 ? B16[k]! : A16[k]!;
       break;
-    case K.Blendvps: case K.Blendvpd: case K.Pblendvb: {
+    case 145 /* Blendvps */: case 146 /* Blendvpd */: case 147 /* Pblendvb */: {
       // the mask is implicit XMM0 (SDM BLENDVPS: "the implicit third operand XMM0")
       X0[0] = u[S_XMM]!; X0[1] = u[S_XMM + 1]!; X0[2] = u[S_XMM + 2]!; X0[3] = u[S_XMM + 3]!;
-      if (m === K.Pblendvb) for (let k = 0; k < 16; k++) R8[k] = (X08[k]! & 0x80) !== 0 ? B8[k]! : A8[k]!;
-      else if (m === K.Blendvps) for (let k = 0; k < 4; k++) R[k] = (X0[k]! & 0x80000000) !== 0 ? B[k]! : A[k]!;
+      if (m === 147 /* Pblendvb */) for (let k = 0; k < 16; k++) R8[k] = (X08[k]! & 0x80) !== 0 ? B8[k]! : A8[k]!;
+      else if (m === 145 /* Blendvps */) for (let k = 0; k < 4; k++) R[k] = (X0[k]! & 0x80000000) !== 0 ? B[k]! : A[k]!;
       else for (let k = 0; k < 4; k++) R[k] = (X0[k | 1]! & 0x80000000) !== 0 ? B[k]! : A[k]!;
       break;
     }
-    case K.Insertps: {
+    case 148 /* Insertps */: {
       // imm[7:6] source dword (register form only), imm[5:4] destination dword, imm[3:0] zero mask
       const v = i.opKind1 === OpKind.Mem ? B[0]! : B[(imm >>> 6) & 3]!;
       R.set(A);
@@ -1004,63 +830,63 @@ function binary(cpu: FpuCpu, d: DI): number {
       for (let k = 0; k < 4; k++) if (((imm >>> k) & 1) !== 0) R[k] = 0;
       break;
     }
-    case K.Pinsrb: case K.Pinsrw: case K.Pinsrd: case K.Pinsrq:
+    case 149 /* Pinsrb */: case 150 /* Pinsrw */: case 151 /* Pinsrd */: case 152 /* Pinsrq */:
       R.set(A);
-      if (m === K.Pinsrb) R8[imm & 15] = B[0]!;
-      else if (m === K.Pinsrw) R16[imm & (nw - 1)] = B[0]!;
-      else if (m === K.Pinsrd) R[imm & 3] = B[0]!;
+      if (m === 149 /* Pinsrb */) R8[imm & 15] = B[0]!;
+      else if (m === 150 /* Pinsrw */) R16[imm & (nw - 1)] = B[0]!;
+      else if (m === 151 /* Pinsrd */) R[imm & 3] = B[0]!;
       else { R[(imm & 1) * 2] = B[0]!; R[(imm & 1) * 2 + 1] = B[1]!; }
       break;
 
     // ---- SSSE3 horizontal, sign, abs ----
-    case K.Phaddw: case K.Phsubw: case K.Phaddsw: case K.Phsubsw: {
+    case 153 /* Phaddw */: case 154 /* Phsubw */: case 155 /* Phaddsw */: case 156 /* Phsubsw */: {
       const h = nw >> 1;
       for (let k = 0; k < h; k++) {
         const a0 = As16[2 * k]!, a1 = As16[2 * k + 1]!, b0 = Bs16[2 * k]!, b1 = Bs16[2 * k + 1]!;
-        if (m === K.Phaddw) { R16[k] = a0 + a1; R16[k + h] = b0 + b1; }
-        else if (m === K.Phsubw) { R16[k] = a0 - a1; R16[k + h] = b0 - b1; }
-        else if (m === K.Phaddsw) { Rs16[k] = sat16(a0 + a1); Rs16[k + h] = sat16(b0 + b1); }
+        if (m === 153 /* Phaddw */) { R16[k] = a0 + a1; R16[k + h] = b0 + b1; }
+        else if (m === 154 /* Phsubw */) { R16[k] = a0 - a1; R16[k + h] = b0 - b1; }
+        else if (m === 155 /* Phaddsw */) { Rs16[k] = sat16(a0 + a1); Rs16[k + h] = sat16(b0 + b1); }
         else { Rs16[k] = sat16(a0 - a1); Rs16[k + h] = sat16(b0 - b1); }
       }
       break;
     }
-    case K.Phaddd: case K.Phsubd: {
+    case 157 /* Phaddd */: case 158 /* Phsubd */: {
       const h = n >> 1;
       for (let k = 0; k < h; k++) {
-        if (m === K.Phaddd) { R[k] = A[2 * k]! + A[2 * k + 1]!; R[k + h] = B[2 * k]! + B[2 * k + 1]!; }
+        if (m === 157 /* Phaddd */) { R[k] = A[2 * k]! + A[2 * k + 1]!; R[k + h] = B[2 * k]! + B[2 * k + 1]!; }
         else { R[k] = A[2 * k]! - A[2 * k + 1]!; R[k + h] = B[2 * k]! - B[2 * k + 1]!; }
       }
       break;
     }
-    case K.Psignb: for (let k = 0; k < nb; k++) Rs8[k] = Bs8[k]! < 0 ? -As8[k]! : Bs8[k] === 0 ? 0 : As8[k]!; break;
-    case K.Psignw: for (let k = 0; k < nw; k++) Rs16[k] = Bs16[k]! < 0 ? -As16[k]! : Bs16[k] === 0 ? 0 : As16[k]!; break;
-    case K.Psignd: for (let k = 0; k < n; k++) Rs32[k] = Bs32[k]! < 0 ? -As32[k]! : Bs32[k] === 0 ? 0 : As32[k]!; break;
-    case K.Pabsb: for (let k = 0; k < nb; k++) R8[k] = Math.abs(Bs8[k]!); break;
-    case K.Pabsw: for (let k = 0; k < nw; k++) R16[k] = Math.abs(Bs16[k]!); break;
-    case K.Pabsd: for (let k = 0; k < n; k++) R[k] = Math.abs(Bs32[k]!); break;
+    case 159 /* Psignb */: for (let k = 0; k < nb; k++) Rs8[k] = Bs8[k]! < 0 ? -As8[k]! : Bs8[k] === 0 ? 0 : As8[k]!; break;
+    case 160 /* Psignw */: for (let k = 0; k < nw; k++) Rs16[k] = Bs16[k]! < 0 ? -As16[k]! : Bs16[k] === 0 ? 0 : As16[k]!; break;
+    case 161 /* Psignd */: for (let k = 0; k < n; k++) Rs32[k] = Bs32[k]! < 0 ? -As32[k]! : Bs32[k] === 0 ? 0 : As32[k]!; break;
+    case 162 /* Pabsb */: for (let k = 0; k < nb; k++) R8[k] = Math.abs(Bs8[k]!); break;
+    case 163 /* Pabsw */: for (let k = 0; k < nw; k++) R16[k] = Math.abs(Bs16[k]!); break;
+    case 164 /* Pabsd */: for (let k = 0; k < n; k++) R[k] = Math.abs(Bs32[k]!); break;
 
     // ---- SSE4.1 sign/zero extension (source: the low 2..8 bytes) ----
-    case K.Pmovsxbw: for (let k = 0; k < 8; k++) Rs16[k] = Bs8[k]!; break;
-    case K.Pmovsxbd: for (let k = 0; k < 4; k++) Rs32[k] = Bs8[k]!; break;
-    case K.Pmovsxbq: for (let k = 0; k < 2; k++) { Rs32[2 * k] = Bs8[k]!; Rs32[2 * k + 1] = Bs8[k]! >> 31; } break;
-    case K.Pmovsxwd: for (let k = 0; k < 4; k++) Rs32[k] = Bs16[k]!; break;
-    case K.Pmovsxwq: for (let k = 0; k < 2; k++) { Rs32[2 * k] = Bs16[k]!; Rs32[2 * k + 1] = Bs16[k]! >> 31; } break;
-    case K.Pmovsxdq: { const x = Bs32[0]!, y = Bs32[1]!; R[0] = x; R[1] = x >> 31; R[2] = y; R[3] = y >> 31; break; }
-    case K.Pmovzxbw: for (let k = 0; k < 8; k++) R16[k] = B8[k]!; break;
-    case K.Pmovzxbd: for (let k = 0; k < 4; k++) R[k] = B8[k]!; break;
-    case K.Pmovzxbq: for (let k = 0; k < 2; k++) { R[2 * k] = B8[k]!; R[2 * k + 1] = 0; } break;
-    case K.Pmovzxwd: for (let k = 0; k < 4; k++) R[k] = B16[k]!; break;
-    case K.Pmovzxwq: for (let k = 0; k < 2; k++) { R[2 * k] = B16[k]!; R[2 * k + 1] = 0; } break;
-    case K.Pmovzxdq: { const x = B[0]!, y = B[1]!; R[0] = x; R[1] = 0; R[2] = y; R[3] = 0; break; }
+    case 165 /* Pmovsxbw */: for (let k = 0; k < 8; k++) Rs16[k] = Bs8[k]!; break;
+    case 166 /* Pmovsxbd */: for (let k = 0; k < 4; k++) Rs32[k] = Bs8[k]!; break;
+    case 167 /* Pmovsxbq */: for (let k = 0; k < 2; k++) { Rs32[2 * k] = Bs8[k]!; Rs32[2 * k + 1] = Bs8[k]! >> 31; } break;
+    case 168 /* Pmovsxwd */: for (let k = 0; k < 4; k++) Rs32[k] = Bs16[k]!; break;
+    case 169 /* Pmovsxwq */: for (let k = 0; k < 2; k++) { Rs32[2 * k] = Bs16[k]!; Rs32[2 * k + 1] = Bs16[k]! >> 31; } break;
+    case 170 /* Pmovsxdq */: { const x = Bs32[0]!, y = Bs32[1]!; R[0] = x; R[1] = x >> 31; R[2] = y; R[3] = y >> 31; break; }
+    case 171 /* Pmovzxbw */: for (let k = 0; k < 8; k++) R16[k] = B8[k]!; break;
+    case 172 /* Pmovzxbd */: for (let k = 0; k < 4; k++) R[k] = B8[k]!; break;
+    case 173 /* Pmovzxbq */: for (let k = 0; k < 2; k++) { R[2 * k] = B8[k]!; R[2 * k + 1] = 0; } break;
+    case 174 /* Pmovzxwd */: for (let k = 0; k < 4; k++) R[k] = B16[k]!; break;
+    case 175 /* Pmovzxwq */: for (let k = 0; k < 2; k++) { R[2 * k] = B16[k]!; R[2 * k + 1] = 0; } break;
+    case 176 /* Pmovzxdq */: { const x = B[0]!, y = B[1]!; R[0] = x; R[1] = 0; R[2] = y; R[3] = 0; break; }
 
-    case K.Phminposuw: {
+    case 177 /* Phminposuw */: {
       // the smallest unsigned word and its index (lowest index on ties); bits 127:19 zero
       let best = B16[0]!, idx = 0;
       for (let k = 1; k < 8; k++) if (B16[k]! < best) { best = B16[k]!; idx = k; }
       R[0] = best | idx << 16; R[1] = 0; R[2] = 0; R[3] = 0;
       break;
     }
-    case K.Mpsadbw: {
+    case 178 /* Mpsadbw */: {
       // eight SADs of 4-byte blocks: source block imm[1:0]*4, destination offset imm[2]*4 + k
       const so = (imm & 3) * 4, dofs = ((imm >>> 2) & 1) * 4;
       for (let k = 0; k < 8; k++) {
