@@ -109,6 +109,33 @@ function fpuUnitOf(i: Insn): number {
   return 0;
 }
 
+/** Mnemonics whose first operand is memory but which only read it (or do not access it). */
+const MEM0_READ = new Uint8Array(Mnemonic.VexUnsupported + 1);
+for (const m of [
+  Mnemonic.Cmp, Mnemonic.Test, Mnemonic.Bt, Mnemonic.Push, Mnemonic.Jmp, Mnemonic.Call, Mnemonic.Mul, Mnemonic.Imul,
+  Mnemonic.Div, Mnemonic.Idiv, Mnemonic.Lgdt, Mnemonic.Lidt, Mnemonic.Lldt, Mnemonic.Ltr, Mnemonic.Lmsw, Mnemonic.Verr,
+  Mnemonic.Verw, Mnemonic.Invlpg, Mnemonic.Nop, Mnemonic.Xlatb, Mnemonic.Cldemote, Mnemonic.Prefetchit0,
+  Mnemonic.Prefetchit1, Mnemonic.Ldmxcsr, Mnemonic.Fxrstor, Mnemonic.Fxrstor64, Mnemonic.Xrstor, Mnemonic.Xrstor64,
+  Mnemonic.Xrstors, Mnemonic.Xrstors64,
+]) MEM0_READ[m] = 1;
+for (let m = Mnemonic.Clflush; m <= Mnemonic.Reservednop; m++) MEM0_READ[m] = 1;
+/** x87 instructions that store to their memory operand (all others with one only read it). */
+const X87_STORE = new Uint8Array(Mnemonic.VexUnsupported + 1);
+for (const m of [
+  Mnemonic.Fst, Mnemonic.Fstp, Mnemonic.Fist, Mnemonic.Fistp, Mnemonic.Fisttp, Mnemonic.Fbstp, Mnemonic.Fstpnce,
+  Mnemonic.Fnstenv, Mnemonic.Fnstcw, Mnemonic.Fnsave, Mnemonic.Fnstsw, Mnemonic.Fxsave, Mnemonic.Fxsave64,
+]) X87_STORE[m] = 1;
+
+/**
+ * True when the instruction writes its explicit memory operand (read-modify-write included): the
+ * destination is operand 0 in every form (SDM Vol. 2 operand order), except the forms above.
+ */
+function writesMem(i: Insn, fpu: number): boolean {
+  if (i.opKind0 !== OpKind.Mem) return false;
+  if (fpu === 1) return X87_STORE[i.mnemonic] === 1;
+  return MEM0_READ[i.mnemonic] === 0;
+}
+
 function gprBits(id: number): number {
   switch (id >> 5) {
     case 1: case 2: return 8;
@@ -828,6 +855,7 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     d.seg = i.segment < 0 ? 3 : i.segment;
     d.asz = i.addrSize;
     d.memBits = i.operandWidth * 8;
+    d.memWr = d.hasMem && writesMem(i, fpu);
     d.imm = i.imm;
     d.immHi = i.immHi;
     const k0 = i.opKind0, k1 = i.opKind1;
@@ -1002,7 +1030,7 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     }
     this.aLo = (ea + this.u[S_SEG + seg * SEG_STRIDE + SEG_BASE]!) >>> 0;
     this.aHi = 0;
-    if (this.segChk[seg] !== 0) this.checkLimit(seg, ea, d.memBits >>> 3);
+    if (this.segChk[seg] !== 0) this.checkLimit(seg, ea, d.memBits >>> 3, d.memWr);
   }
 
   /**
@@ -1010,16 +1038,19 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
    * (aHi = 0xFFFFFFFF can never hit the soft TLB outside 64-bit mode), so the access that follows
    * takes the slow path and `translate` raises the fault. No access, no fault (LEA-like uses).
    */
-  private checkLimit(seg: number, ea: number, size: number): void {
-    const v = this.sys.segFault(seg, ea, size === 0 ? 1 : size);
+  private checkLimit(seg: number, ea: number, size: number, write: boolean): void {
+    const v = this.sys.segFault(seg, ea, size === 0 ? 1 : size, write);
     if (v !== 0) {
       this.limitVec = v;
       this.aHi = 0xffffffff;
     }
   }
 
-  /** Linear address of seg:off for implicit operands (string, stack) with an address size. */
-  private linOf(seg: number, off: number, offHi: number, asz: number): void {
+  /**
+   * Linear address of seg:off for implicit operands (string, stack) with an address size; outside
+   * 64-bit mode the segment checks cover all `bytes` bytes of the access and its direction.
+   */
+  private linOf(seg: number, off: number, offHi: number, asz: number, bytes: number, write: boolean): void {
     if (asz === 64) {
       if (seg >= 4) {
         const o = S_SEG + seg * SEG_STRIDE;
@@ -1043,7 +1074,7 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
       } else {
         this.aLo = (ea + this.u[S_SEG + seg * SEG_STRIDE + SEG_BASE]!) >>> 0;
         this.aHi = 0;
-        if (this.segChk[seg] !== 0) this.checkLimit(seg, ea, 1);
+        if (this.segChk[seg] !== 0) this.checkLimit(seg, ea, bytes, write);
       }
     }
     this.aSeg = seg;
@@ -1424,7 +1455,7 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
       sp >>>= 0;
     } else if (this.stk === 32) sp = (u[8]! - bytes) >>> 0;
     else sp = (u[8]! - bytes) & 0xffff;
-    this.linOf(SS, sp, sph, this.stk);
+    this.linOf(SS, sp, sph, this.stk, bytes, true);
     if (!this.wrN(this.aLo, this.aHi, bytes, lo, hi)) return false;
     if (this.stk === 64) { u[8] = sp; u[9] = sph; } else if (this.stk === 32) u[8] = sp;
     else u[8] = (u[8]! & 0xffff0000) | sp;
@@ -1437,7 +1468,7 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     let sp = u[8]! + skip, sph = this.stk === 64 ? u[9]! : 0;
     if (this.stk === 64) { if (sp >= TWO32) sph = (sph + 1) >>> 0; sp >>>= 0; }
     else if (this.stk === 32) sp >>>= 0; else sp &= 0xffff;
-    this.linOf(SS, sp, sph, this.stk);
+    this.linOf(SS, sp, sph, this.stk, size >>> 3, false);
     this.vh = 0;
     return this.rdN(this.aLo, this.aHi, size >>> 3);
   }
@@ -2337,7 +2368,7 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
         // rBP -= operand size; push [rBP]
         const s = tb - bytes;
         if (this.stk === 64) { tbh = s < 0 ? (tbh - 1) >>> 0 : tbh; tb = s >>> 0; } else if (this.stk === 32) tb = s >>> 0; else tb = (tb & 0xffff0000) | (s & 0xffff);
-        this.linOf(SS, this.stk === 16 ? tb & 0xffff : tb, this.stk === 64 ? tbh : 0, this.stk);
+        this.linOf(SS, this.stk === 16 ? tb & 0xffff : tb, this.stk === 64 ? tbh : 0, this.stk, bytes, false);
         const v = this.rdN(this.aLo, this.aHi, bytes);
         if (v < 0) { u[8] = sp0; u[9] = sp1; return C_FAULT; }
         if (!this.push(osz, v, this.vh)) { u[8] = sp0; u[9] = sp1; return C_FAULT; }
@@ -2646,7 +2677,7 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     }
     // INS: store at ES:rDI, then advance rDI and the REP count (the exit already left RIP right)
     const asz = this.pendingAsz;
-    this.linOf(0, u[14]!, asz === 64 ? u[15]! : 0, asz);
+    this.linOf(0, u[14]!, asz === 64 ? u[15]! : 0, asz, size, true);
     this.bLo = ex.ripLo; this.bHi = ex.ripHi; this.cur = this.scratchDI; this.scratchDI.start = 0; this.scratchDI.end = 0;
     if (!this.wrN(this.aLo, this.aHi, size, v, 0)) return false;
     this.stepIndex(7, asz, (u[S_RFLAGS]! & DF) !== 0 ? -size : size);
@@ -2721,17 +2752,17 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
       }
       let v = 0, vh = 0;
       if (kind === 0 || kind === 1 || kind === 3) {
-        this.linOf(srcSeg, u[12]!, asz === 64 ? u[13]! : 0, asz);
+        this.linOf(srcSeg, u[12]!, asz === 64 ? u[13]! : 0, asz, size, false);
         v = this.rdN(this.aLo, this.aHi, size);
         if (v < 0) return this.stringFault(iter);
         vh = this.vh;
       }
       if (kind === 0 || kind === 2) {
-        this.linOf(0, u[14]!, asz === 64 ? u[15]! : 0, asz);
+        this.linOf(0, u[14]!, asz === 64 ? u[15]! : 0, asz, size, true);
         if (kind === 2) { v = u[0]!; vh = u[1]!; }
         if (!this.wrN(this.aLo, this.aHi, size, size === 4 || size === 8 ? v : v & (size === 2 ? 0xffff : 0xff), vh)) return this.stringFault(iter);
       } else if (kind === 1 || kind === 4) {
-        this.linOf(0, u[14]!, asz === 64 ? u[15]! : 0, asz);
+        this.linOf(0, u[14]!, asz === 64 ? u[15]! : 0, asz, size, false);
         const w = this.rdN(this.aLo, this.aHi, size);
         if (w < 0) return this.stringFault(iter);
         const wh = this.vh;
@@ -2798,7 +2829,7 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     ex.value = 0;
     if (!isIn) {
       if (str) {
-        this.linOf(i.segment < 0 ? 3 : i.segment, u[12]!, asz === 64 ? u[13]! : 0, asz);
+        this.linOf(i.segment < 0 ? 3 : i.segment, u[12]!, asz === 64 ? u[13]! : 0, asz, size, false);
         const v = this.rdN(this.aLo, this.aHi, size);
         if (v < 0) return C_FAULT;
         ex.value = v;
@@ -2810,7 +2841,7 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     }
     // IN: check the INS destination is writable now, so completion cannot fault
     if (str) {
-      this.linOf(0, u[14]!, asz === 64 ? u[15]! : 0, asz);
+      this.linOf(0, u[14]!, asz === 64 ? u[15]! : 0, asz, size, true);
       if (this.rwN(this.aLo, this.aHi, size) < 0) return C_FAULT;
       this.pendingIn = 2;
       this.pendingAsz = asz;

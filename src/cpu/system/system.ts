@@ -1961,25 +1961,38 @@ export class System {
   // instruction; real mode §20.1.1 keeps the limit of the hidden part)
   // =====================================================================================
 
-  /** True when accesses through `seg` need the checks below (not a flat 4 GiB expand-up segment). */
+  /**
+   * True when accesses through `seg` need the checks below: not a flat 4 GiB expand-up segment, or
+   * (protected mode, not virtual-8086) a segment whose type forbids some access: a code segment
+   * (never writable; execute-only ones not readable) or a read-only data segment (§5.5).
+   */
   needsSegCheck(seg: number): boolean {
     const u = this.u;
     const o = S_SEG + seg * SEG_STRIDE;
     const attr = u[o + SEG_ATTR]!;
     if ((attr & ATTR_UNUSABLE) !== 0) return this.pmode && !this.v86;
+    if (this.pmode && !this.v86 && ((attr & 0x8) !== 0 || (attr & 0x2) === 0)) return true;
     return u[o + SEG_LIMIT] !== 0xffffffff || (attr & 0x1c) === 0x14;
   }
 
   /**
-   * 0 when an access of `size` bytes at offset `ea` of `seg` is within the segment, else the vector:
-   * #SS for SS, #GP for the others (both with error code 0); a null (unusable) data segment is #GP(0).
+   * 0 when an access of `size` bytes at offset `ea` of `seg` is allowed, else the vector (error
+   * code 0): a null (unusable) segment is #GP; in protected mode a write (`write`) to a code or
+   * read-only data segment, or a read of an execute-only code segment, is #GP (SDM Vol. 3A §5.5
+   * "Type checking": "writing into a code segment or a read-only data segment", "reading from an
+   * execute-only code segment"); then every byte must lie within the limit (§5.3, expand-down
+   * segments by their B flag), #SS for SS and #GP for the others.
    */
-  segFault(seg: number, ea: number, size: number): number {
+  segFault(seg: number, ea: number, size: number, write: boolean): number {
     const u = this.u;
     const o = S_SEG + seg * SEG_STRIDE;
     const attr = u[o + SEG_ATTR]!;
     const vec = seg === SS ? V_SS : V_GP;
     if ((attr & ATTR_UNUSABLE) !== 0) return this.pmode && !this.v86 ? vec : 0;
+    if (this.pmode && !this.v86) {
+      // SS is always a writable data segment (checked when it is loaded): never a type fault
+      if ((attr & 0x8) !== 0 ? write || (attr & 0x2) === 0 : write && (attr & 0x2) === 0) return V_GP;
+    }
     return System.inLimit(attr, u[o + SEG_LIMIT]!, ea, size) ? 0 : vec;
   }
 

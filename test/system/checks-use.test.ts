@@ -1,0 +1,159 @@
+/**
+ * Checks made on every USE of a segment and by the debug registers on implicit operands, one
+ * instruction at a time (32-bit protected mode, the rig of harness.ts). Expected vectors and error
+ * codes come from the SDM: Vol. 3A §5.3 (limit checking, every byte of the access, expand-down by
+ * the B flag), §5.5 (type checking: writes to code and read-only data segments, reads of
+ * execute-only code segments), §17.2.4-17.2.5 and §17.3.1.2 (data and I/O breakpoints are traps).
+ */
+import { describe, expect, it } from 'vitest';
+import { SEL, desc, le32, rig } from './harness.js';
+import {
+  CS, DS, S_CR0, S_CR3, S_CR4, S_EFER, S_SEG, SEG_ATTR, SEG_STRIDE, ATTR_DB, ATTR_G, ATTR_L, ATTR_P, ATTR_S,
+} from '../../src/cpu/state.js';
+
+const HLT = [0xf4];
+const movAx = (v: number): number[] => [0x66, 0xb8, v & 0xff, (v >>> 8) & 0xff];
+const movEsi = (v: number): number[] => [0xbe, ...le32(v)];
+const movEdi = (v: number): number[] => [0xbf, ...le32(v)];
+const movEcx = (v: number): number[] => [0xb9, ...le32(v)];
+const movEsp = (v: number): number[] => [0xbc, ...le32(v)];
+const movDsAx = [0x8e, 0xd8];
+const movEsAx = [0x8e, 0xc0];
+const movSsAx = [0x8e, 0xd0];
+
+type Exit = ReturnType<ReturnType<typeof rig>['run']>;
+function expectFault(e: Exit, vector: number, err?: number): void {
+  expect(e.reason).toBe('exception');
+  if (e.reason !== 'exception') return;
+  expect(e.vector).toBe(vector);
+  if (err !== undefined) {
+    expect(e.hasErrorCode).toBe(true);
+    expect(e.errorCode).toBe(err);
+  }
+}
+
+/** Runs `pre` (segment setup, ends in a block boundary) then `body`; returns the exit of body. */
+function runWith(pre: number[], body: number[], setup?: (r: ReturnType<typeof rig>) => void): { r: ReturnType<typeof rig>; e: Exit } {
+  const r = rig();
+  setup?.(r);
+  r.code([...pre, ...body, ...HLT]);
+  const e = r.run();
+  return { r, e };
+}
+
+describe('type checks on use (SDM Vol. 3A 5.5)', () => {
+  const ro = [...movAx(SEL.roData), ...movDsAx];
+  it('a write through a read-only data segment is #GP(0) and writes nothing', () => {
+    const { r, e } = runWith(ro, [0xc7, 0x05, ...le32(0x9000), ...le32(0x12345678)]); // mov dword [0x9000], imm
+    expectFault(e, 13, 0);
+    expect(r.r32(0x9000)).toBe(0);
+  });
+  it('a read through a read-only data segment is allowed', () => {
+    const { e } = runWith(ro, [0x8b, 0x05, ...le32(0x9000)]); // mov eax, [0x9000]
+    expect(e.reason).toBe('hlt');
+  });
+  it('a read-modify-write (ADD) through a read-only data segment is #GP(0)', () => {
+    const { e } = runWith(ro, [0x01, 0x05, ...le32(0x9000)]); // add [0x9000], eax
+    expectFault(e, 13, 0);
+  });
+  it('CMP and PUSH of a read-only memory operand are reads (no fault)', () => {
+    const { e } = runWith(ro, [0x39, 0x05, ...le32(0x9000), 0xff, 0x35, ...le32(0x9000)]);
+    expect(e.reason).toBe('hlt');
+  });
+  it('POP to a read-only memory operand is #GP(0) (the destination is written)', () => {
+    const { e } = runWith(ro, [0x6a, 0x01, 0x8f, 0x05, ...le32(0x9000)]); // push 1; pop dword [0x9000]
+    expectFault(e, 13, 0);
+  });
+  it('a write through CS (a readable code segment) is #GP(0); a read is allowed', () => {
+    expectFault(runWith([], [0x2e, 0x89, 0x05, ...le32(0x9000)]).e, 13, 0); // mov cs:[0x9000], eax
+    expect(runWith([], [0x2e, 0x8b, 0x05, ...le32(0x9000)]).e.reason).toBe('hlt');
+  });
+  it('a read through an execute-only CS is #GP(0)', () => {
+    const { e } = runWith([], [0x2e, 0x8b, 0x05, ...le32(0x9000)], (r) => {
+      r.cpu.state.setSegment(CS, SEL.codeXO, 0, 0, 0xffffffff, 0x9 | ATTR_S | ATTR_P | ATTR_DB | ATTR_G);
+      r.cpu.updateMode();
+    });
+    expectFault(e, 13, 0);
+  });
+  it('STOSD through a read-only ES is #GP(0); EDI and memory unchanged', () => {
+    const { r, e } = runWith([...movAx(SEL.roData), ...movEsAx], [...movEdi(0x9000), 0xab]);
+    expectFault(e, 13, 0);
+    expect(r.cpu.state.u32[14]).toBe(0x9000);
+    expect(r.r32(0x9000)).toBe(0);
+  });
+  it('MOVSD with a read-only ES is #GP(0); SCASD and CMPSD through it are reads', () => {
+    const ro2 = [...movAx(SEL.roData), ...movEsAx];
+    expectFault(runWith(ro2, [...movEsi(0x8000), ...movEdi(0x9000), 0xa5]).e, 13, 0);
+    expect(runWith(ro2, [...movEsi(0x8000), ...movEdi(0x9000), 0xaf, 0xa7]).e.reason).toBe('hlt');
+  });
+  it('LODSD with a CS override through an execute-only CS is #GP(0)', () => {
+    const { e } = runWith([], [...movEsi(0x9000), 0x2e, 0xad], (r) => {
+      r.cpu.state.setSegment(CS, SEL.codeXO, 0, 0, 0xffffffff, 0x9 | ATTR_S | ATTR_P | ATTR_DB | ATTR_G);
+      r.cpu.updateMode();
+    });
+    expectFault(e, 13, 0);
+  });
+  it('no type checks in 64-bit mode: a write through a read-only DS works', () => {
+    const { r, e } = runWith([], [0xc7, 0x04, 0x25, ...le32(0x9000), ...le32(0x11223344)], (r) => {
+      r.w32(0x20000, 0x21003);
+      r.w32(0x21000, 0x83);
+      r.cpu.state.u32[S_SEG + DS * SEG_STRIDE + SEG_ATTR] = 0x1 | ATTR_S | ATTR_P; // DS read-only
+      setLong(r);
+    });
+    expect(e.reason).toBe('hlt');
+    expect(r.r32(0x9000)).toBe(0x11223344);
+  });
+});
+
+/** IA-32e mode (CS.L = 1) with the identity map the caller wrote at 0x20000. */
+function setLong(r: ReturnType<typeof rig>): void {
+  const u = r.cpu.state.u32;
+  u[S_SEG + CS * SEG_STRIDE + SEG_ATTR] = 0xb | ATTR_S | ATTR_P | ATTR_L | ATTR_G;
+  u[S_CR4] = u[S_CR4]! | (1 << 5);
+  u[S_EFER] = (1 << 8) | (1 << 10);
+  u[S_CR3] = 0x20000;
+  u[S_CR0] = 0x80000011;
+  r.cpu.updateMode();
+}
+
+describe('limit checks cover every byte of implicit operands (SDM Vol. 3A 5.3)', () => {
+  const es16 = [...movAx(SEL.data16), ...movEsAx];
+  const ds16 = [...movAx(SEL.data16), ...movDsAx];
+  it('STOSD whose last byte is beyond the ES limit is #GP(0); STOSB at the limit is not', () => {
+    expectFault(runWith(es16, [...movEdi(0xfffd), 0xab]).e, 13, 0);
+    expect(runWith(es16, [...movEdi(0xffff), 0xaa]).e.reason).toBe('hlt');
+  });
+  it('LODSD whose last byte is beyond the DS limit is #GP(0)', () => {
+    expectFault(runWith(ds16, [...movEsi(0xfffe), 0xad]).e, 13, 0);
+  });
+  it('REP MOVSD stops at the element that crosses the ES limit: earlier elements are done', () => {
+    // elements at 0xFFF6 and 0xFFFA fit; the one at 0xFFFE..0x10001 does not
+    const { r, e } = runWith(es16, [...movEsi(0x8000), ...movEdi(0xfff6), ...movEcx(4), 0xf3, 0xa5]);
+    expectFault(e, 13, 0);
+    expect([r.cpu.state.u32[14], r.cpu.state.u32[2]]).toEqual([0xfffe, 2]);
+  });
+  it('PUSH of a dword with a 16-bit SS: the bytes beyond the limit are #SS(0), ESP unchanged', () => {
+    const { r, e } = runWith([...movAx(SEL.data16), ...movSsAx, ...movEsp(2)], [0x50]);
+    expectFault(e, 12, 0);
+    expect(r.cpu.state.u32[8]).toBe(2);
+  });
+  it('POP of a dword at SP = 0xFFFE with a 16-bit SS is #SS(0)', () => {
+    const { e } = runWith([...movAx(SEL.data16), ...movSsAx, ...movEsp(0xfffe)], [0x58]);
+    expectFault(e, 12, 0);
+  });
+  it('expand-down SS (B = 1, limit 0xFFF): a push reaching offset 0xFFF is #SS(0), above it works', () => {
+    const setup = (r: ReturnType<typeof rig>): void => r.setDesc(SEL.freeSlot, desc(0, 0x00fff, 0x97, 0x4));
+    expectFault(runWith([...movAx(SEL.freeSlot), ...movSsAx, ...movEsp(0x1002)], [0x50], setup).e, 12, 0);
+    expect(runWith([...movAx(SEL.freeSlot), ...movSsAx, ...movEsp(0x1004)], [0x50], setup).e.reason).toBe('hlt');
+  });
+  it('expand-down data segment with B = 0: the top is 0xFFFF, a dword at 0xFFFE is #GP(0)', () => {
+    const setup = (r: ReturnType<typeof rig>): void => r.setDesc(SEL.freeSlot, desc(0, 0x00fff, 0x97, 0x0));
+    const pre = [...movAx(SEL.freeSlot), ...movDsAx];
+    expectFault(runWith(pre, [0x8b, 0x05, ...le32(0xfffe)], setup).e, 13, 0);
+    expect(runWith(pre, [0x8b, 0x05, ...le32(0xfffc)], setup).e.reason).toBe('hlt');
+  });
+  it('LDS reading a 6-byte far pointer that crosses the DS limit is #GP(0)', () => {
+    expectFault(runWith(ds16, [0xc5, 0x05, ...le32(0xfffb)]).e, 13, 0);
+    expect(runWith(ds16, [0x8b, 0x05, ...le32(0xfffa)]).e.reason).toBe('hlt');
+  });
+});
