@@ -174,6 +174,12 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
   nmiWindowExiting = false;
   /** Per segment register: 1 when its accesses need limit/null checks (recomputed on loads, updateMode). */
   private readonly segChk = new Uint8Array(8);
+  /**
+   * Data and I/O breakpoints on implicit operands (stack, string elements, ports): on only while
+   * stepDebug runs one instruction with DR7 enabled; `watchBits` collects the DR6.Bn bits of the hits.
+   */
+  private watch = false;
+  private watchBits = 0;
   /** The fault of a poisoned access (aHi = 0xFFFFFFFF outside 64-bit mode): #GP or #SS. */
   private limitVec = 0;
   /** Canonical-address check of the high dword: (hi + canonAdd) >>> 0 < canonLim (48- or 57-bit, CR4.LA57). */
@@ -558,7 +564,8 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     const i = d.i;
     const m = i.mnemonic;
     let aLo = 0, aHi = 0;
-    const mem = d.hasMem && m !== Mnemonic.Lea && (u[S_DR7]! & 0xff) !== 0;
+    // LEA, NOP/prefetch/fence forms and INVLPG name memory without accessing it
+    const mem = d.hasMem && m !== Mnemonic.Lea && d.op !== Op.Nop && m !== Mnemonic.Invlpg && (u[S_DR7]! & 0xff) !== 0;
     if (mem) { this.lin(d); aLo = this.aLo; aHi = this.aHi; }
     if (d.hasMem && m !== Mnemonic.Lea && (u[S_CR0]! & u[S_RFLAGS]! & AC) !== 0 && this.cpl === 3) {
       this.lin(d);
@@ -570,15 +577,19 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
       }
     }
     const before = this.retired;
+    // implicit operands (stack, string elements, ports) are matched as they are accessed
+    const watch = (u[S_DR7]! & 0xff) !== 0;
+    this.watch = watch;
+    this.watchBits = 0;
+    sys.watch = watch;
+    sys.watchBits = 0;
     const r = this.execBlock(blk, 1);
+    this.watch = false;
+    sys.watch = false;
     if (this.retired === before) return r; // faulted: delivered (0) or an exit (1); no trap
-    let bits = 0;
+    let bits = this.watchBits | sys.watchBits;
     if (tf && m !== Mnemonic.Int && m !== Mnemonic.Int3 && m !== Mnemonic.Into && m !== Mnemonic.Int1) bits |= 0x4000;
-    if (mem) {
-      const store = i.opKind0 === OpKind.Mem && m === Mnemonic.Mov;
-      const write = i.opKind0 === OpKind.Mem && m !== Mnemonic.Cmp && m !== Mnemonic.Test && m !== Mnemonic.Bt && m !== Mnemonic.Push;
-      bits |= sys.dataBreakpoints(aLo, aHi, d.memBits >>> 3, write, !store);
-    }
+    if (mem) bits |= sys.dataBreakpoints(aLo, aHi, d.memBits >>> 3, d.memWr, true);
     if (m !== Mnemonic.Iret && m !== Mnemonic.Iretd && m !== Mnemonic.Iretq) u[S_RFLAGS] = u[S_RFLAGS]! & ~RF;
     bits |= held;
     if ((m === Mnemonic.Mov || m === Mnemonic.Pop) && i.opKind0 === OpKind.Reg && i.reg0 === 194) {
@@ -1457,6 +1468,7 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     else sp = (u[8]! - bytes) & 0xffff;
     this.linOf(SS, sp, sph, this.stk, bytes, true);
     if (!this.wrN(this.aLo, this.aHi, bytes, lo, hi)) return false;
+    if (this.watch) this.noteAccess(bytes, true);
     if (this.stk === 64) { u[8] = sp; u[9] = sph; } else if (this.stk === 32) u[8] = sp;
     else u[8] = (u[8]! & 0xffff0000) | sp;
     return true;
@@ -1470,7 +1482,14 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     else if (this.stk === 32) sp >>>= 0; else sp &= 0xffff;
     this.linOf(SS, sp, sph, this.stk, size >>> 3, false);
     this.vh = 0;
-    return this.rdN(this.aLo, this.aHi, size >>> 3);
+    const v = this.rdN(this.aLo, this.aHi, size >>> 3);
+    if (this.watch && v >= 0) this.noteAccess(size >>> 3, false);
+    return v;
+  }
+
+  /** Matches the implicit access just made at aLo/aHi against the data breakpoints (watch on). */
+  private noteAccess(bytes: number, write: boolean): void {
+    this.watchBits |= this.sys.dataBreakpoints(this.aLo, this.aHi, bytes, write, !write);
   }
 
   private addSp(bytes: number): void {
@@ -2371,6 +2390,7 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
         this.linOf(SS, this.stk === 16 ? tb & 0xffff : tb, this.stk === 64 ? tbh : 0, this.stk, bytes, false);
         const v = this.rdN(this.aLo, this.aHi, bytes);
         if (v < 0) { u[8] = sp0; u[9] = sp1; return C_FAULT; }
+        if (this.watch) this.noteAccess(bytes, false);
         if (!this.push(osz, v, this.vh)) { u[8] = sp0; u[9] = sp1; return C_FAULT; }
       }
       if (!this.push(osz, osz === 16 ? frLo & 0xffff : frLo, frHi)) { u[8] = sp0; u[9] = sp1; return C_FAULT; }
@@ -2756,16 +2776,19 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
         v = this.rdN(this.aLo, this.aHi, size);
         if (v < 0) return this.stringFault(iter);
         vh = this.vh;
+        if (this.watch) this.noteAccess(size, false);
       }
       if (kind === 0 || kind === 2) {
         this.linOf(0, u[14]!, asz === 64 ? u[15]! : 0, asz, size, true);
         if (kind === 2) { v = u[0]!; vh = u[1]!; }
         if (!this.wrN(this.aLo, this.aHi, size, size === 4 || size === 8 ? v : v & (size === 2 ? 0xffff : 0xff), vh)) return this.stringFault(iter);
+        if (this.watch) this.noteAccess(size, true);
       } else if (kind === 1 || kind === 4) {
         this.linOf(0, u[14]!, asz === 64 ? u[15]! : 0, asz, size, false);
         const w = this.rdN(this.aLo, this.aHi, size);
         if (w < 0) return this.stringFault(iter);
         const wh = this.vh;
+        if (this.watch) this.noteAccess(size, false);
         if (kind === 1) { if (size === 8) alu64(u, 7, v, vh, w, wh); else alu(u, 7, bits, v, w); }
         else if (size === 8) alu64(u, 7, u[0]!, u[1]!, w, wh);
         else alu(u, 7, bits, u[0]! & sizeMaskOf(bits), w);
@@ -2779,6 +2802,13 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
       const z = this.decCount(asz);
       if ((kind === 1 || kind === 4) && (rep === 1 ? !getZF(u) : getZF(u))) break;
       if (z) break;
+      if (this.watchBits !== 0) {
+        // a data breakpoint hit: the #DB trap comes after this iteration, RIP on the instruction
+        // for the remaining ones (SDM Vol. 3A §17.3.1.2)
+        this.retired += iter - 1;
+        this.setRipAt(d.start);
+        return C_JUMP;
+      }
     }
     if (iter > 1) this.retired += iter - 1;
     if (rep !== 0) return this.fallThrough(d);
@@ -2817,6 +2847,7 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     const asz = i.addrSize;
     const rep = i.rep !== 0;
     if (str && rep && this.countZero(asz)) return this.fallThrough(d);
+    if (this.watch) this.watchBits |= this.sys.ioBreakpoints(port, size);
     const ex = this.exitRecord;
     this.setExit('io', 0, 0, 0, 0);
     this.faultRip();
@@ -2832,6 +2863,7 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
         this.linOf(i.segment < 0 ? 3 : i.segment, u[12]!, asz === 64 ? u[13]! : 0, asz, size, false);
         const v = this.rdN(this.aLo, this.aHi, size);
         if (v < 0) return C_FAULT;
+        if (this.watch) this.noteAccess(size, false);
         ex.value = v;
         this.stepIndex(6, asz, (u[S_RFLAGS]! & DF) !== 0 ? -size : size);
         if (rep && !this.decCount(asz)) { this.setRipAt(d.start); return C_DONE; }
@@ -2843,6 +2875,8 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     if (str) {
       this.linOf(0, u[14]!, asz === 64 ? u[15]! : 0, asz, size, true);
       if (this.rwN(this.aLo, this.aHi, size) < 0) return C_FAULT;
+      // the store is made when the monitor answers; its breakpoint belongs to this iteration
+      if (this.watch) this.noteAccess(size, true);
       this.pendingIn = 2;
       this.pendingAsz = asz;
       this.pendingRep = rep;

@@ -6,9 +6,9 @@
  * execute-only code segments), §17.2.4-17.2.5 and §17.3.1.2 (data and I/O breakpoints are traps).
  */
 import { describe, expect, it } from 'vitest';
-import { SEL, desc, le32, rig } from './harness.js';
+import { CODE, SEL, STACK, desc, le32, rig } from './harness.js';
 import {
-  CS, DS, S_CR0, S_CR3, S_CR4, S_EFER, S_SEG, SEG_ATTR, SEG_STRIDE, ATTR_DB, ATTR_G, ATTR_L, ATTR_P, ATTR_S,
+  CS, DS, S_CR0, S_CR3, S_CR4, S_DR, S_DR6, S_DR7, S_EFER, S_RIP, S_SEG, SEG_ATTR, SEG_STRIDE, ATTR_DB, ATTR_G, ATTR_L, ATTR_P, ATTR_S,
 } from '../../src/cpu/state.js';
 
 const HLT = [0xf4];
@@ -155,5 +155,147 @@ describe('limit checks cover every byte of implicit operands (SDM Vol. 3A 5.3)',
   it('LDS reading a 6-byte far pointer that crosses the DS limit is #GP(0)', () => {
     expectFault(runWith(ds16, [0xc5, 0x05, ...le32(0xfffb)]).e, 13, 0);
     expect(runWith(ds16, [0x8b, 0x05, ...le32(0xfffa)]).e.reason).toBe('hlt');
+  });
+});
+
+/** DR7 for breakpoint n enabled locally with R/W and LEN codes (SDM Vol. 3A Figure 17-1). */
+const dr7 = (n: number, rw: number, len: number): number => ((1 << (n * 2)) | (rw << (16 + n * 4)) | (len << (18 + n * 4))) >>> 0;
+const W = 1, IO = 2, RW = 3;
+const L1 = 0, L2 = 1, L4 = 3;
+
+function bp(r: ReturnType<typeof rig>, n: number, addr: number, rw: number, len: number): void {
+  const u = r.cpu.state.u32;
+  u[S_DR + n * 2] = addr;
+  u[S_DR7] = (u[S_DR7]! | dr7(n, rw, len)) >>> 0;
+  u[S_DR6] = 0xffff0ff0;
+}
+function expectDbTrap(r: ReturnType<typeof rig>, e: Exit, bits: number, rip: number): void {
+  expectFault(e, 1);
+  expect(r.cpu.state.u32[S_DR6]! & 0xf).toBe(bits);
+  expect(r.cpu.state.u32[S_RIP]).toBe(rip);
+}
+
+describe('data breakpoints on implicit operands (SDM Vol. 3A 17.2.4-17.2.5, 17.3.1.2)', () => {
+  it('PUSH hits a write breakpoint on the stack slot: a trap after it, the push done', () => {
+    const r = rig();
+    bp(r, 0, STACK - 4, W, L4);
+    r.code([0x50, ...HLT]); // push eax
+    expectDbTrap(r, r.run(), 1, CODE + 1);
+    expect(r.cpu.state.u32[8]).toBe(STACK - 4);
+  });
+  it('POP hits a read/write breakpoint but not a write-only one', () => {
+    const r = rig();
+    bp(r, 0, STACK + 2, RW, L2);
+    r.code([0x58, ...HLT]); // pop eax: reads STACK..STACK+3
+    expectDbTrap(r, r.run(), 1, CODE + 1);
+    const r2 = rig();
+    bp(r2, 0, STACK, W, L4);
+    r2.code([0x58, ...HLT]);
+    expect(r2.run().reason).toBe('hlt');
+  });
+  it('CALL pushes the return address (trap at the target); RET reads it', () => {
+    const r = rig();
+    bp(r, 3, STACK - 4, W, L1);
+    r.code([0xe8, ...le32(1), ...HLT, 0xc3]); // call +1 (to the RET); ret
+    expectDbTrap(r, r.run(), 8, CODE + 6);
+    const r2 = rig();
+    bp(r2, 1, STACK - 4, RW, L4);
+    r2.cpu.state.u32[S_DR7] = dr7(1, W, L4);
+    r2.code([0xe8, ...le32(1), ...HLT, 0xc3]);
+    expectDbTrap(r2, r2.run(), 2, CODE + 6); // the CALL's write
+    r2.cpu.state.u32[S_DR7] = dr7(1, RW, L4);
+    expectDbTrap(r2, r2.run(), 2, CODE + 5); // the RET's read, trap at the return address
+  });
+  it('far CALL: the CS:EIP frame pushed by the system unit is matched', () => {
+    const r = rig();
+    bp(r, 0, STACK - 8, W, L4); // EIP slot (CS is at STACK - 4)
+    r.code([0x9a, ...le32(CODE + 7), SEL.code32, 0, ...HLT]); // call far 08:CODE+7 (the HLT)
+    expectDbTrap(r, r.run(), 1, CODE + 7);
+  });
+  it('REP STOSB: the trap comes after the iteration that hit, RIP still on the instruction', () => {
+    const r = rig();
+    bp(r, 1, 0x9005, W, L1);
+    r.code([...movEdi(0x9000), ...movEcx(16), 0xf3, 0xaa, ...HLT]);
+    const rep = CODE + 10;
+    expectDbTrap(r, r.run(), 2, rep);
+    expect([r.cpu.state.u32[14], r.cpu.state.u32[2]]).toEqual([0x9006, 10]);
+    expect(r.run().reason).toBe('hlt'); // the remaining iterations do not hit
+    expect([r.cpu.state.u32[14], r.cpu.state.u32[2]]).toEqual([0x9010, 0]);
+  });
+  it('the last iteration of a REP string traps with RIP at the next instruction', () => {
+    const r = rig();
+    bp(r, 0, 0x9003, W, L1);
+    r.code([...movEdi(0x9000), ...movEcx(4), 0xf3, 0xaa, ...HLT]);
+    expectDbTrap(r, r.run(), 1, CODE + 12);
+  });
+  it('MOVSD: the source read and the destination write are both matched', () => {
+    const src = rig();
+    bp(src, 0, 0x8004, RW, L4);
+    src.code([...movEsi(0x8004), ...movEdi(0x9000), 0xa5, ...HLT]);
+    expectDbTrap(src, src.run(), 1, CODE + 11);
+    const dst = rig();
+    bp(dst, 2, 0x9002, W, L2);
+    bp(dst, 0, 0x8004, W, L4); // a write breakpoint on the source does not hit
+    dst.code([...movEsi(0x8004), ...movEdi(0x9000), 0xa5, ...HLT]);
+    expectDbTrap(dst, dst.run(), 4, CODE + 11);
+  });
+  it('OUTSB reads DS:ESI: the trap follows the io exit', () => {
+    const r = rig();
+    bp(r, 0, 0x8000, RW, L1);
+    r.code([...movEsi(0x8000), 0x66, 0xba, 0x80, 0x00, 0x6e, ...HLT]); // mov dx, 0x80; outsb
+    expect(r.run().reason).toBe('io');
+    expectDbTrap(r, r.run(), 1, CODE + 10);
+  });
+});
+
+describe('I/O breakpoints (SDM Vol. 3A 17.2.4, 17.3.1.2)', () => {
+  const withDe = (r: ReturnType<typeof rig>): void => { r.cpu.state.u32[S_CR4] = 1 << 3; };
+  it('OUT to a port in the range with CR4.DE = 1 and R/W = 10: a trap after the I/O', () => {
+    const r = rig();
+    withDe(r);
+    bp(r, 2, 0x80, IO, L1);
+    r.code([0xe6, 0x80, ...HLT]); // out 0x80, al
+    const e = r.run();
+    expect(e.reason).toBe('io');
+    expectDbTrap(r, r.run(), 4, CODE + 2);
+  });
+  it('the port range overlaps: IN AX at 0x7F hits a 1-byte breakpoint at 0x80; 0x82 misses a 2-byte one at 0x80', () => {
+    const r = rig();
+    withDe(r);
+    bp(r, 0, 0x80, IO, L1);
+    r.code([0x66, 0xba, 0x7f, 0x00, 0x66, 0xed, ...HLT]); // mov dx, 0x7f; in ax, dx
+    expect(r.run().reason).toBe('io');
+    expectDbTrap(r, r.run(), 1, CODE + 6);
+    const r2 = rig();
+    withDe(r2);
+    bp(r2, 0, 0x81, IO, L2); // aligned down: 0x80..0x81
+    r2.code([0xe4, 0x82, 0xe4, 0x81, ...HLT]); // in al, 0x82; in al, 0x81
+    expect(r2.run().reason).toBe('io');
+    expect(r2.run().reason).toBe('io');
+    expectDbTrap(r2, r2.run(), 1, CODE + 4);
+  });
+  it('with CR4.DE = 0 the R/W = 10 encoding matches nothing (undefined; ignored by this model)', () => {
+    const r = rig();
+    bp(r, 2, 0x80, IO, L1);
+    r.code([0xe6, 0x80, ...HLT]);
+    expect(r.run().reason).toBe('io');
+    expect(r.run().reason).toBe('hlt');
+  });
+  it('a data breakpoint does not match a port number (R/W = 11 on address 0x80)', () => {
+    const r = rig();
+    withDe(r);
+    bp(r, 0, 0x80, RW, L1);
+    r.code([0xe6, 0x80, ...HLT]);
+    expect(r.run().reason).toBe('io');
+    expect(r.run().reason).toBe('hlt');
+  });
+  it('REP OUTSB: the I/O breakpoint traps after the first iteration, RIP on the instruction', () => {
+    const r = rig();
+    withDe(r);
+    bp(r, 1, 0x80, IO, L1);
+    r.code([...movEsi(0x8000), ...movEcx(3), 0x66, 0xba, 0x80, 0x00, 0xf3, 0x6e, ...HLT]);
+    expect(r.run().reason).toBe('io');
+    expectDbTrap(r, r.run(), 2, CODE + 14);
+    expect(r.cpu.state.u32[2]).toBe(2);
   });
 });

@@ -150,6 +150,13 @@ export class System {
   shadow = false;
   /** A #DB held back by MOV SS/POP SS (SDM §6.8.3): DR6 bits to report after the next instruction. */
   heldDb = 0;
+  /**
+   * Data breakpoints on the stack accesses made here (far CALL/RET, IRET, the frames of events),
+   * matched only while the vCPU single-steps an instruction with DR7 enabled (`watch`); `watchBits`
+   * collects the DR6.Bn bits of the hits. Descriptor-table and TSS accesses are not matched.
+   */
+  watch = false;
+  watchBits = 0;
 
   /** Injected event (monitor): delivered at the start of the next run. */
   injKind = -1;
@@ -1076,6 +1083,7 @@ export class System {
       }
       const vlo = f[2 * k]!, vhi = f[2 * k + 1]!;
       if (!this.wr(alo, ahi, w, w === 2 ? vlo & 0xffff : vlo, vhi, cpl)) return this.failSt();
+      if (this.watch) this.watchBits |= this.dataBreakpoints(alo, ahi, w, true, false);
     }
     this.pushLo = lo;
     this.pushHi = stackBits === 64 ? hi : 0;
@@ -1096,12 +1104,19 @@ export class System {
       const lo = s >>> 0;
       const hi = s >= TWO32 ? (u[9]! + 1) >>> 0 : u[9]!;
       if (!this.canon(hi)) { this.fault(V_SS, true, 0); return -1; }
-      return this.rd(lo, hi, w, this.cpl);
+      return this.watchedRd(lo, hi, w);
     }
     const big = (u[ssO + SEG_ATTR]! & ATTR_DB) !== 0;
     const off = big ? (u[8]! + off0) >>> 0 : (u[8]! + off0) & 0xffff;
     if (!System.inLimit(u[ssO + SEG_ATTR]!, u[ssO + SEG_LIMIT]!, off, w)) { this.fault(V_SS, true, 0); return -1; }
-    return this.rd((u[ssO + SEG_BASE]! + off) >>> 0, 0, w, this.cpl);
+    return this.watchedRd((u[ssO + SEG_BASE]! + off) >>> 0, 0, w);
+  }
+
+  /** A stack read at the CPL, matched against the data breakpoints while `watch` is on. */
+  private watchedRd(lo: number, hi: number, w: number): number {
+    const v = this.rd(lo, hi, w, this.cpl);
+    if (this.watch && v >= 0) this.watchBits |= this.dataBreakpoints(lo, hi, w, false, true);
+    return v;
   }
 
   /** Adds `bytes` to the stack pointer at the current stack size. */
@@ -2030,6 +2045,28 @@ export class System {
       if (this.long && u[S_DR + n * 2 + 1] !== hi) continue;
       const a = (u[S_DR + n * 2]! & ~(len - 1)) >>> 0;
       if (lo < a + len && a < lo + size) bits |= 1 << n;
+    }
+    return bits;
+  }
+
+  /**
+   * DR6.B0-B3 bits of the enabled I/O breakpoints hit by an IN/OUT/INS/OUTS of `size` bytes at
+   * `port`: only with CR4.DE = 1 and R/W = 10 (§17.2.4; with CR4.DE = 0 the encoding is undefined
+   * and this model ignores it). The port is zero-extended and compared with the DRn range of LEN
+   * bytes, the address aligned down to the length (§17.2.5).
+   */
+  ioBreakpoints(port: number, size: number): number {
+    const u = this.u;
+    if ((u[S_CR4]! & CR4_DE) === 0) return 0;
+    const dr7 = u[S_DR7]!;
+    let bits = 0;
+    for (let n = 0; n < 4; n++) {
+      if (((dr7 >>> (n * 2)) & 3) === 0 || ((dr7 >>> (16 + n * 4)) & 3) !== 2) continue;
+      const lenCode = (dr7 >>> (18 + n * 4)) & 3;
+      const len = lenCode === 0 ? 1 : lenCode === 1 ? 2 : lenCode === 3 ? 4 : 8;
+      if (this.long && u[S_DR + n * 2 + 1] !== 0) continue;
+      const a = (u[S_DR + n * 2]! & ~(len - 1)) >>> 0;
+      if (port < a + len && a < port + size) bits |= 1 << n;
     }
     return bits;
   }
