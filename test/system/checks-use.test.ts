@@ -6,7 +6,7 @@
  * execute-only code segments), §17.2.4-17.2.5 and §17.3.1.2 (data and I/O breakpoints are traps).
  */
 import { describe, expect, it } from 'vitest';
-import { CODE, SEL, STACK, desc, le32, rig } from './harness.js';
+import { CODE, GDT_BASE, SEL, STACK, desc, le32, rig } from './harness.js';
 import {
   CS, DS, S_CR0, S_CR3, S_CR4, S_DR, S_DR6, S_DR7, S_EFER, S_RIP, S_SEG, SEG_ATTR, SEG_STRIDE, ATTR_DB, ATTR_G, ATTR_L, ATTR_P, ATTR_S,
 } from '../../src/cpu/state.js';
@@ -297,5 +297,21 @@ describe('I/O breakpoints (SDM Vol. 3A 17.2.4, 17.3.1.2)', () => {
     expect(r.run().reason).toBe('io');
     expectDbTrap(r, r.run(), 2, CODE + 14);
     expect(r.cpu.state.u32[2]).toBe(2);
+  });
+});
+
+describe('data breakpoints on descriptor-table accesses (SDM Vol. 3A 17.2.5: any byte of an access)', () => {
+  it('MOV DS reads the GDT descriptor: a read/write breakpoint on it traps after the load', () => {
+    const r = rig();
+    bp(r, 1, GDT_BASE + SEL.data + 4, RW, L4); // the descriptor's high dword
+    r.code([...movAx(SEL.data), ...movDsAx, ...HLT]);
+    expectDbTrap(r, r.run(), 2, CODE + 6);
+  });
+  it('a write-only breakpoint on the descriptor does not hit (the accessed bit is already set)', () => {
+    const r = rig();
+    r.w8(GDT_BASE + SEL.data + 5, 0x93);
+    bp(r, 1, GDT_BASE + SEL.data + 4, W, L4);
+    r.code([...movAx(SEL.data), ...movDsAx, ...HLT]);
+    expect(r.run().reason).toBe('hlt');
   });
 });

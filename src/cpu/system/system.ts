@@ -151,9 +151,11 @@ export class System {
   /** A #DB held back by MOV SS/POP SS (SDM §6.8.3): DR6 bits to report after the next instruction. */
   heldDb = 0;
   /**
-   * Data breakpoints on the stack accesses made here (far CALL/RET, IRET, the frames of events),
-   * matched only while the vCPU single-steps an instruction with DR7 enabled (`watch`); `watchBits`
-   * collects the DR6.Bn bits of the hits. Descriptor-table and TSS accesses are not matched.
+   * Data breakpoints on the accesses made here for an instruction: stack frames (far CALL/RET, IRET,
+   * INT n), descriptor tables, the TSS. Matched only while the vCPU single-steps an instruction with
+   * DR7 enabled (`watch`; the delivery of the #DB itself is not watched); `watchBits` collects the
+   * DR6.Bn bits of the hits. The SDM makes no exception for implicit accesses (§17.2.5: any access
+   * to a byte in the range); QEMU 7.2 and Bochs 2.7 both report a GDT read by a segment load.
    */
   watch = false;
   watchBits = 0;
@@ -282,6 +284,8 @@ export class System {
   /** Reads 1/2/4/8 bytes at a linear address (-1 on failure; high half of an 8-byte read in this.vh). */
   private rd(lo: number, hi: number, n: number, cpl: number): number {
     lo >>>= 0;
+    // (a fault of the access discards the hit with the instruction)
+    if (this.watch) this.watchBits |= this.dataBreakpoints(lo, hi, n, false, true);
     const flags = this.acc(cpl);
     const host = this.mem;
     if ((lo & 0xfff) + n <= 4096) {
@@ -313,6 +317,7 @@ export class System {
   /** Writes 1/2/4/8 bytes (vhi: the high half of an 8-byte write). All pages are translated first. */
   private wr(lo: number, hi: number, n: number, v: number, vhi: number, cpl: number): boolean {
     lo >>>= 0;
+    if (this.watch) this.watchBits |= this.dataBreakpoints(lo, hi, n, true, false);
     const flags = this.acc(cpl);
     const host = this.mem;
     if ((lo & 0xfff) + n <= 4096) {
@@ -1083,7 +1088,6 @@ export class System {
       }
       const vlo = f[2 * k]!, vhi = f[2 * k + 1]!;
       if (!this.wr(alo, ahi, w, w === 2 ? vlo & 0xffff : vlo, vhi, cpl)) return this.failSt();
-      if (this.watch) this.watchBits |= this.dataBreakpoints(alo, ahi, w, true, false);
     }
     this.pushLo = lo;
     this.pushHi = stackBits === 64 ? hi : 0;
@@ -1104,19 +1108,12 @@ export class System {
       const lo = s >>> 0;
       const hi = s >= TWO32 ? (u[9]! + 1) >>> 0 : u[9]!;
       if (!this.canon(hi)) { this.fault(V_SS, true, 0); return -1; }
-      return this.watchedRd(lo, hi, w);
+      return this.rd(lo, hi, w, this.cpl);
     }
     const big = (u[ssO + SEG_ATTR]! & ATTR_DB) !== 0;
     const off = big ? (u[8]! + off0) >>> 0 : (u[8]! + off0) & 0xffff;
     if (!System.inLimit(u[ssO + SEG_ATTR]!, u[ssO + SEG_LIMIT]!, off, w)) { this.fault(V_SS, true, 0); return -1; }
-    return this.watchedRd((u[ssO + SEG_BASE]! + off) >>> 0, 0, w);
-  }
-
-  /** A stack read at the CPL, matched against the data breakpoints while `watch` is on. */
-  private watchedRd(lo: number, hi: number, w: number): number {
-    const v = this.rd(lo, hi, w, this.cpl);
-    if (this.watch && v >= 0) this.watchBits |= this.dataBreakpoints(lo, hi, w, false, true);
-    return v;
+    return this.rd((u[ssO + SEG_BASE]! + off) >>> 0, 0, w, this.cpl);
   }
 
   /** Adds `bytes` to the stack pointer at the current stack size. */
