@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { CODE, GDT_BASE, SEL, STACK, desc, le32, rig } from './harness.js';
 import {
-  CS, DS, S_CR0, S_CR3, S_CR4, S_DR, S_DR6, S_DR7, S_EFER, S_RIP, S_SEG, SEG_ATTR, SEG_STRIDE, ATTR_DB, ATTR_G, ATTR_L, ATTR_P, ATTR_S,
+  CS, DS, S_CR0, S_CR3, S_CR4, S_DR, S_DR6, S_DR7, S_EFER, S_GDTR, S_RIP, S_SEG, SEG_ATTR, SEG_STRIDE, ATTR_DB, ATTR_G, ATTR_L, ATTR_P, ATTR_S,
 } from '../../src/cpu/state.js';
 
 const HLT = [0xf4];
@@ -151,6 +151,12 @@ describe('limit checks cover every byte of implicit operands (SDM Vol. 3A 5.3)',
     const pre = [...movAx(SEL.freeSlot), ...movDsAx];
     expectFault(runWith(pre, [0x8b, 0x05, ...le32(0xfffe)], setup).e, 13, 0);
     expect(runWith(pre, [0x8b, 0x05, ...le32(0xfffc)], setup).e.reason).toBe('hlt');
+  });
+  it('LGDT and JMP FAR m16:32 read 6 bytes: crossing the DS limit is #GP(0) and changes nothing', () => {
+    const { r, e } = runWith(ds16, [0x0f, 0x01, 0x15, ...le32(0xfffb)]); // lgdt [0xfffb]
+    expectFault(e, 13, 0);
+    expect(r.cpu.state.u32[S_GDTR]).toBe(GDT_BASE);
+    expectFault(runWith(ds16, [0xff, 0x2d, ...le32(0xfffb)]).e, 13, 0); // jmp far [0xfffb]
   });
   it('LDS reading a 6-byte far pointer that crosses the DS limit is #GP(0)', () => {
     expectFault(runWith(ds16, [0xc5, 0x05, ...le32(0xfffb)]).e, 13, 0);
