@@ -32,6 +32,8 @@ export class DI {
   asz = 64;
   /** Width of the memory operand in bits. */
   memBits = 0;
+  /** The instruction writes its memory operand (segment type checks on use, data breakpoints). */
+  memWr = false;
   imm = 0;
   immHi = 0;
 }

@@ -109,6 +109,33 @@ function fpuUnitOf(i: Insn): number {
   return 0;
 }
 
+/** Mnemonics whose first operand is memory but which only read it (or do not access it). */
+const MEM0_READ = new Uint8Array(Mnemonic.VexUnsupported + 1);
+for (const m of [
+  Mnemonic.Cmp, Mnemonic.Test, Mnemonic.Bt, Mnemonic.Push, Mnemonic.Jmp, Mnemonic.Call, Mnemonic.Mul, Mnemonic.Imul,
+  Mnemonic.Div, Mnemonic.Idiv, Mnemonic.Lgdt, Mnemonic.Lidt, Mnemonic.Lldt, Mnemonic.Ltr, Mnemonic.Lmsw, Mnemonic.Verr,
+  Mnemonic.Verw, Mnemonic.Invlpg, Mnemonic.Nop, Mnemonic.Xlatb, Mnemonic.Cldemote, Mnemonic.Prefetchit0,
+  Mnemonic.Prefetchit1, Mnemonic.Ldmxcsr, Mnemonic.Fxrstor, Mnemonic.Fxrstor64, Mnemonic.Xrstor, Mnemonic.Xrstor64,
+  Mnemonic.Xrstors, Mnemonic.Xrstors64,
+]) MEM0_READ[m] = 1;
+for (let m = Mnemonic.Clflush; m <= Mnemonic.Reservednop; m++) MEM0_READ[m] = 1;
+/** x87 instructions that store to their memory operand (all others with one only read it). */
+const X87_STORE = new Uint8Array(Mnemonic.VexUnsupported + 1);
+for (const m of [
+  Mnemonic.Fst, Mnemonic.Fstp, Mnemonic.Fist, Mnemonic.Fistp, Mnemonic.Fisttp, Mnemonic.Fbstp, Mnemonic.Fstpnce,
+  Mnemonic.Fnstenv, Mnemonic.Fnstcw, Mnemonic.Fnsave, Mnemonic.Fnstsw, Mnemonic.Fxsave, Mnemonic.Fxsave64,
+]) X87_STORE[m] = 1;
+
+/**
+ * True when the instruction writes its explicit memory operand (read-modify-write included): the
+ * destination is operand 0 in every form (SDM Vol. 2 operand order), except the forms above.
+ */
+function writesMem(i: Insn, fpu: number): boolean {
+  if (i.opKind0 !== OpKind.Mem) return false;
+  if (fpu === 1) return X87_STORE[i.mnemonic] === 1;
+  return MEM0_READ[i.mnemonic] === 0;
+}
+
 function gprBits(id: number): number {
   switch (id >> 5) {
     case 1: case 2: return 8;
@@ -147,6 +174,12 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
   nmiWindowExiting = false;
   /** Per segment register: 1 when its accesses need limit/null checks (recomputed on loads, updateMode). */
   private readonly segChk = new Uint8Array(8);
+  /**
+   * Data and I/O breakpoints on implicit operands (stack, string elements, ports): on only while
+   * stepDebug runs one instruction with DR7 enabled; `watchBits` collects the DR6.Bn bits of the hits.
+   */
+  private watch = false;
+  private watchBits = 0;
   /** The fault of a poisoned access (aHi = 0xFFFFFFFF outside 64-bit mode): #GP or #SS. */
   private limitVec = 0;
   /** Canonical-address check of the high dword: (hi + canonAdd) >>> 0 < canonLim (48- or 57-bit, CR4.LA57). */
@@ -533,7 +566,8 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     const i = d.i;
     const m = i.mnemonic;
     let aLo = 0, aHi = 0;
-    const mem = d.hasMem && m !== Mnemonic.Lea && (u[S_DR7]! & 0xff) !== 0;
+    // LEA, NOP/prefetch/fence forms and INVLPG name memory without accessing it
+    const mem = d.hasMem && m !== Mnemonic.Lea && d.op !== Op.Nop && m !== Mnemonic.Invlpg && (u[S_DR7]! & 0xff) !== 0;
     if (mem) { this.lin(d); aLo = this.aLo; aHi = this.aHi; }
     if (d.hasMem && m !== Mnemonic.Lea && (u[S_CR0]! & u[S_RFLAGS]! & AC) !== 0 && this.cpl === 3) {
       this.lin(d);
@@ -545,15 +579,19 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
       }
     }
     const before = this.retired;
+    // implicit operands (stack, string elements, ports) are matched as they are accessed
+    const watch = (u[S_DR7]! & 0xff) !== 0;
+    this.watch = watch;
+    this.watchBits = 0;
+    sys.watch = watch;
+    sys.watchBits = 0;
     const r = this.execBlock(blk, 1);
+    this.watch = false;
+    sys.watch = false;
     if (this.retired === before) return r; // faulted: delivered (0) or an exit (1); no trap
-    let bits = 0;
+    let bits = this.watchBits | sys.watchBits;
     if (tf && m !== Mnemonic.Int && m !== Mnemonic.Int3 && m !== Mnemonic.Into && m !== Mnemonic.Int1) bits |= 0x4000;
-    if (mem) {
-      const store = i.opKind0 === OpKind.Mem && m === Mnemonic.Mov;
-      const write = i.opKind0 === OpKind.Mem && m !== Mnemonic.Cmp && m !== Mnemonic.Test && m !== Mnemonic.Bt && m !== Mnemonic.Push;
-      bits |= sys.dataBreakpoints(aLo, aHi, d.memBits >>> 3, write, !store);
-    }
+    if (mem) bits |= sys.dataBreakpoints(aLo, aHi, d.memBits >>> 3, d.memWr, true);
     if (m !== Mnemonic.Iret && m !== Mnemonic.Iretd && m !== Mnemonic.Iretq) u[S_RFLAGS] = u[S_RFLAGS]! & ~RF;
     bits |= held;
     if ((m === Mnemonic.Mov || m === Mnemonic.Pop) && i.opKind0 === OpKind.Reg && i.reg0 === 194) {
@@ -830,6 +868,7 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     d.seg = i.segment < 0 ? 3 : i.segment;
     d.asz = i.addrSize;
     d.memBits = i.operandWidth * 8;
+    d.memWr = d.hasMem && writesMem(i, fpu);
     d.imm = i.imm;
     d.immHi = i.immHi;
     const k0 = i.opKind0, k1 = i.opKind1;
@@ -1004,7 +1043,7 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     }
     this.aLo = (ea + this.u[S_SEG + seg * SEG_STRIDE + SEG_BASE]!) >>> 0;
     this.aHi = 0;
-    if (this.segChk[seg] !== 0) this.checkLimit(seg, ea, d.memBits >>> 3);
+    if (this.segChk[seg] !== 0) this.checkLimit(seg, ea, d.memBits >>> 3, d.memWr);
   }
 
   /**
@@ -1012,16 +1051,19 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
    * (aHi = 0xFFFFFFFF can never hit the soft TLB outside 64-bit mode), so the access that follows
    * takes the slow path and `translate` raises the fault. No access, no fault (LEA-like uses).
    */
-  private checkLimit(seg: number, ea: number, size: number): void {
-    const v = this.sys.segFault(seg, ea, size === 0 ? 1 : size);
+  private checkLimit(seg: number, ea: number, size: number, write: boolean): void {
+    const v = this.sys.segFault(seg, ea, size === 0 ? 1 : size, write);
     if (v !== 0) {
       this.limitVec = v;
       this.aHi = 0xffffffff;
     }
   }
 
-  /** Linear address of seg:off for implicit operands (string, stack) with an address size. */
-  private linOf(seg: number, off: number, offHi: number, asz: number): void {
+  /**
+   * Linear address of seg:off for implicit operands (string, stack) with an address size; outside
+   * 64-bit mode the segment checks cover all `bytes` bytes of the access and its direction.
+   */
+  private linOf(seg: number, off: number, offHi: number, asz: number, bytes: number, write: boolean): void {
     if (asz === 64) {
       if (seg >= 4) {
         const o = S_SEG + seg * SEG_STRIDE;
@@ -1045,7 +1087,7 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
       } else {
         this.aLo = (ea + this.u[S_SEG + seg * SEG_STRIDE + SEG_BASE]!) >>> 0;
         this.aHi = 0;
-        if (this.segChk[seg] !== 0) this.checkLimit(seg, ea, 1);
+        if (this.segChk[seg] !== 0) this.checkLimit(seg, ea, bytes, write);
       }
     }
     this.aSeg = seg;
@@ -1426,8 +1468,9 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
       sp >>>= 0;
     } else if (this.stk === 32) sp = (u[8]! - bytes) >>> 0;
     else sp = (u[8]! - bytes) & 0xffff;
-    this.linOf(SS, sp, sph, this.stk);
+    this.linOf(SS, sp, sph, this.stk, bytes, true);
     if (!this.wrN(this.aLo, this.aHi, bytes, lo, hi)) return false;
+    if (this.watch) this.noteAccess(bytes, true);
     if (this.stk === 64) { u[8] = sp; u[9] = sph; } else if (this.stk === 32) u[8] = sp;
     else u[8] = (u[8]! & 0xffff0000) | sp;
     return true;
@@ -1439,9 +1482,16 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     let sp = u[8]! + skip, sph = this.stk === 64 ? u[9]! : 0;
     if (this.stk === 64) { if (sp >= TWO32) sph = (sph + 1) >>> 0; sp >>>= 0; }
     else if (this.stk === 32) sp >>>= 0; else sp &= 0xffff;
-    this.linOf(SS, sp, sph, this.stk);
+    this.linOf(SS, sp, sph, this.stk, size >>> 3, false);
     this.vh = 0;
-    return this.rdN(this.aLo, this.aHi, size >>> 3);
+    const v = this.rdN(this.aLo, this.aHi, size >>> 3);
+    if (this.watch && v >= 0) this.noteAccess(size >>> 3, false);
+    return v;
+  }
+
+  /** Matches the implicit access just made at aLo/aHi against the data breakpoints (watch on). */
+  private noteAccess(bytes: number, write: boolean): void {
+    this.watchBits |= this.sys.dataBreakpoints(this.aLo, this.aHi, bytes, write, !write);
   }
 
   private addSp(bytes: number): void {
@@ -2339,9 +2389,10 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
         // rBP -= operand size; push [rBP]
         const s = tb - bytes;
         if (this.stk === 64) { tbh = s < 0 ? (tbh - 1) >>> 0 : tbh; tb = s >>> 0; } else if (this.stk === 32) tb = s >>> 0; else tb = (tb & 0xffff0000) | (s & 0xffff);
-        this.linOf(SS, this.stk === 16 ? tb & 0xffff : tb, this.stk === 64 ? tbh : 0, this.stk);
+        this.linOf(SS, this.stk === 16 ? tb & 0xffff : tb, this.stk === 64 ? tbh : 0, this.stk, bytes, false);
         const v = this.rdN(this.aLo, this.aHi, bytes);
         if (v < 0) { u[8] = sp0; u[9] = sp1; return C_FAULT; }
+        if (this.watch) this.noteAccess(bytes, false);
         if (!this.push(osz, v, this.vh)) { u[8] = sp0; u[9] = sp1; return C_FAULT; }
       }
       if (!this.push(osz, osz === 16 ? frLo & 0xffff : frLo, frHi)) { u[8] = sp0; u[9] = sp1; return C_FAULT; }
@@ -2648,7 +2699,7 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     }
     // INS: store at ES:rDI, then advance rDI and the REP count (the exit already left RIP right)
     const asz = this.pendingAsz;
-    this.linOf(0, u[14]!, asz === 64 ? u[15]! : 0, asz);
+    this.linOf(0, u[14]!, asz === 64 ? u[15]! : 0, asz, size, true);
     this.bLo = ex.ripLo; this.bHi = ex.ripHi; this.cur = this.scratchDI; this.scratchDI.start = 0; this.scratchDI.end = 0;
     if (!this.wrN(this.aLo, this.aHi, size, v, 0)) return false;
     this.stepIndex(7, asz, (u[S_RFLAGS]! & DF) !== 0 ? -size : size);
@@ -2723,20 +2774,23 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
       }
       let v = 0, vh = 0;
       if (kind === 0 || kind === 1 || kind === 3) {
-        this.linOf(srcSeg, u[12]!, asz === 64 ? u[13]! : 0, asz);
+        this.linOf(srcSeg, u[12]!, asz === 64 ? u[13]! : 0, asz, size, false);
         v = this.rdN(this.aLo, this.aHi, size);
         if (v < 0) return this.stringFault(iter);
         vh = this.vh;
+        if (this.watch) this.noteAccess(size, false);
       }
       if (kind === 0 || kind === 2) {
-        this.linOf(0, u[14]!, asz === 64 ? u[15]! : 0, asz);
+        this.linOf(0, u[14]!, asz === 64 ? u[15]! : 0, asz, size, true);
         if (kind === 2) { v = u[0]!; vh = u[1]!; }
         if (!this.wrN(this.aLo, this.aHi, size, size === 4 || size === 8 ? v : v & (size === 2 ? 0xffff : 0xff), vh)) return this.stringFault(iter);
+        if (this.watch) this.noteAccess(size, true);
       } else if (kind === 1 || kind === 4) {
-        this.linOf(0, u[14]!, asz === 64 ? u[15]! : 0, asz);
+        this.linOf(0, u[14]!, asz === 64 ? u[15]! : 0, asz, size, false);
         const w = this.rdN(this.aLo, this.aHi, size);
         if (w < 0) return this.stringFault(iter);
         const wh = this.vh;
+        if (this.watch) this.noteAccess(size, false);
         if (kind === 1) { if (size === 8) alu64(u, 7, v, vh, w, wh); else alu(u, 7, bits, v, w); }
         else if (size === 8) alu64(u, 7, u[0]!, u[1]!, w, wh);
         else alu(u, 7, bits, u[0]! & sizeMaskOf(bits), w);
@@ -2750,6 +2804,13 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
       const z = this.decCount(asz);
       if ((kind === 1 || kind === 4) && (rep === 1 ? !getZF(u) : getZF(u))) break;
       if (z) break;
+      if (this.watchBits !== 0) {
+        // a data breakpoint hit: the #DB trap comes after this iteration, RIP on the instruction
+        // for the remaining ones (SDM Vol. 3A §17.3.1.2)
+        this.retired += iter - 1;
+        this.setRipAt(d.start);
+        return C_JUMP;
+      }
     }
     if (iter > 1) this.retired += iter - 1;
     if (rep !== 0) return this.fallThrough(d);
@@ -2788,6 +2849,7 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     const asz = i.addrSize;
     const rep = i.rep !== 0;
     if (str && rep && this.countZero(asz)) return this.fallThrough(d);
+    if (this.watch) this.watchBits |= this.sys.ioBreakpoints(port, size);
     const ex = this.exitRecord;
     this.setExit('io', 0, 0, 0, 0);
     this.faultRip();
@@ -2800,9 +2862,10 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     ex.value = 0;
     if (!isIn) {
       if (str) {
-        this.linOf(i.segment < 0 ? 3 : i.segment, u[12]!, asz === 64 ? u[13]! : 0, asz);
+        this.linOf(i.segment < 0 ? 3 : i.segment, u[12]!, asz === 64 ? u[13]! : 0, asz, size, false);
         const v = this.rdN(this.aLo, this.aHi, size);
         if (v < 0) return C_FAULT;
+        if (this.watch) this.noteAccess(size, false);
         ex.value = v;
         this.stepIndex(6, asz, (u[S_RFLAGS]! & DF) !== 0 ? -size : size);
         if (rep && !this.decCount(asz)) { this.setRipAt(d.start); return C_DONE; }
@@ -2812,8 +2875,10 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     }
     // IN: check the INS destination is writable now, so completion cannot fault
     if (str) {
-      this.linOf(0, u[14]!, asz === 64 ? u[15]! : 0, asz);
+      this.linOf(0, u[14]!, asz === 64 ? u[15]! : 0, asz, size, true);
       if (this.rwN(this.aLo, this.aHi, size) < 0) return C_FAULT;
+      // the store is made when the monitor answers; its breakpoint belongs to this iteration
+      if (this.watch) this.noteAccess(size, true);
       this.pendingIn = 2;
       this.pendingAsz = asz;
       this.pendingRep = rep;

@@ -150,6 +150,15 @@ export class System {
   shadow = false;
   /** A #DB held back by MOV SS/POP SS (SDM §6.8.3): DR6 bits to report after the next instruction. */
   heldDb = 0;
+  /**
+   * Data breakpoints on the accesses made here for an instruction: stack frames (far CALL/RET, IRET,
+   * INT n), descriptor tables, the TSS. Matched only while the vCPU single-steps an instruction with
+   * DR7 enabled (`watch`; the delivery of the #DB itself is not watched); `watchBits` collects the
+   * DR6.Bn bits of the hits. The SDM makes no exception for implicit accesses (§17.2.5: any access
+   * to a byte in the range); QEMU 7.2 and Bochs 2.7 both report a GDT read by a segment load.
+   */
+  watch = false;
+  watchBits = 0;
 
   /** Injected event (monitor): delivered at the start of the next run. */
   injKind = -1;
@@ -275,6 +284,8 @@ export class System {
   /** Reads 1/2/4/8 bytes at a linear address (-1 on failure; high half of an 8-byte read in this.vh). */
   private rd(lo: number, hi: number, n: number, cpl: number): number {
     lo >>>= 0;
+    // (a fault of the access discards the hit with the instruction)
+    if (this.watch) this.watchBits |= this.dataBreakpoints(lo, hi, n, false, true);
     const flags = this.acc(cpl);
     const host = this.mem;
     if ((lo & 0xfff) + n <= 4096) {
@@ -306,6 +317,7 @@ export class System {
   /** Writes 1/2/4/8 bytes (vhi: the high half of an 8-byte write). All pages are translated first. */
   private wr(lo: number, hi: number, n: number, v: number, vhi: number, cpl: number): boolean {
     lo >>>= 0;
+    if (this.watch) this.watchBits |= this.dataBreakpoints(lo, hi, n, true, false);
     const flags = this.acc(cpl);
     const host = this.mem;
     if ((lo & 0xfff) + n <= 4096) {
@@ -1961,25 +1973,38 @@ export class System {
   // instruction; real mode §20.1.1 keeps the limit of the hidden part)
   // =====================================================================================
 
-  /** True when accesses through `seg` need the checks below (not a flat 4 GiB expand-up segment). */
+  /**
+   * True when accesses through `seg` need the checks below: not a flat 4 GiB expand-up segment, or
+   * (protected mode, not virtual-8086) a segment whose type forbids some access: a code segment
+   * (never writable; execute-only ones not readable) or a read-only data segment (§5.5).
+   */
   needsSegCheck(seg: number): boolean {
     const u = this.u;
     const o = S_SEG + seg * SEG_STRIDE;
     const attr = u[o + SEG_ATTR]!;
     if ((attr & ATTR_UNUSABLE) !== 0) return this.pmode && !this.v86;
+    if (this.pmode && !this.v86 && ((attr & 0x8) !== 0 || (attr & 0x2) === 0)) return true;
     return u[o + SEG_LIMIT] !== 0xffffffff || (attr & 0x1c) === 0x14;
   }
 
   /**
-   * 0 when an access of `size` bytes at offset `ea` of `seg` is within the segment, else the vector:
-   * #SS for SS, #GP for the others (both with error code 0); a null (unusable) data segment is #GP(0).
+   * 0 when an access of `size` bytes at offset `ea` of `seg` is allowed, else the vector (error
+   * code 0): a null (unusable) segment is #GP; in protected mode a write (`write`) to a code or
+   * read-only data segment, or a read of an execute-only code segment, is #GP (SDM Vol. 3A §5.5
+   * "Type checking": "writing into a code segment or a read-only data segment", "reading from an
+   * execute-only code segment"); then every byte must lie within the limit (§5.3, expand-down
+   * segments by their B flag), #SS for SS and #GP for the others.
    */
-  segFault(seg: number, ea: number, size: number): number {
+  segFault(seg: number, ea: number, size: number, write: boolean): number {
     const u = this.u;
     const o = S_SEG + seg * SEG_STRIDE;
     const attr = u[o + SEG_ATTR]!;
     const vec = seg === SS ? V_SS : V_GP;
     if ((attr & ATTR_UNUSABLE) !== 0) return this.pmode && !this.v86 ? vec : 0;
+    if (this.pmode && !this.v86) {
+      // SS is always a writable data segment (checked when it is loaded): never a type fault
+      if ((attr & 0x8) !== 0 ? write || (attr & 0x2) === 0 : write && (attr & 0x2) === 0) return V_GP;
+    }
     return System.inLimit(attr, u[o + SEG_LIMIT]!, ea, size) ? 0 : vec;
   }
 
@@ -2017,6 +2042,28 @@ export class System {
       if (this.long && u[S_DR + n * 2 + 1] !== hi) continue;
       const a = (u[S_DR + n * 2]! & ~(len - 1)) >>> 0;
       if (lo < a + len && a < lo + size) bits |= 1 << n;
+    }
+    return bits;
+  }
+
+  /**
+   * DR6.B0-B3 bits of the enabled I/O breakpoints hit by an IN/OUT/INS/OUTS of `size` bytes at
+   * `port`: only with CR4.DE = 1 and R/W = 10 (§17.2.4; with CR4.DE = 0 the encoding is undefined
+   * and this model ignores it). The port is zero-extended and compared with the DRn range of LEN
+   * bytes, the address aligned down to the length (§17.2.5).
+   */
+  ioBreakpoints(port: number, size: number): number {
+    const u = this.u;
+    if ((u[S_CR4]! & CR4_DE) === 0) return 0;
+    const dr7 = u[S_DR7]!;
+    let bits = 0;
+    for (let n = 0; n < 4; n++) {
+      if (((dr7 >>> (n * 2)) & 3) === 0 || ((dr7 >>> (16 + n * 4)) & 3) !== 2) continue;
+      const lenCode = (dr7 >>> (18 + n * 4)) & 3;
+      const len = lenCode === 0 ? 1 : lenCode === 1 ? 2 : lenCode === 3 ? 4 : 8;
+      if (this.long && u[S_DR + n * 2 + 1] !== 0) continue;
+      const a = (u[S_DR + n * 2]! & ~(len - 1)) >>> 0;
+      if (port < a + len && a < port + size) bits |= 1 << n;
     }
     return bits;
   }
