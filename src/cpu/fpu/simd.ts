@@ -33,10 +33,13 @@ import { execSimdFp } from './simd-fp.js';
 const CR0_EM = 4, CR0_TS = 8, CR0_NE = 0x20, CR4_OSFXSR = 1 << 9;
 const RC_MM = 10, RC_XMM = 11;
 
-/** Mnemonics executed by simd-fp.ts (helper C2's unit). */
-const FP = new Uint8Array(Mnemonic.VexUnsupported + 1);
-/** Mnemonics whose m128 operand need not be aligned. */
-const UNALIGNED = new Uint8Array(Mnemonic.VexUnsupported + 1);
+/**
+ * Per-mnemonic attributes, one table lookup per instruction: A_FP executed by simd-fp.ts (helper C2's
+ * unit); A_UNALIGNED m128 operand need not be aligned; A_XMM touches XMM/MXCSR without naming an XMM
+ * register (LDMXCSR/STMXCSR, the implicit XMM0 of the variable blends); A_EMMS.
+ */
+const A_FP = 1, A_UNALIGNED = 2, A_XMM = 4, A_EMMS = 8;
+const ATTR = new Uint8Array(Mnemonic.VexUnsupported + 1);
 {
   const fp = [
     Mnemonic.Cvtpi2ps, Mnemonic.Cvtpi2pd, Mnemonic.Cvtsi2ss, Mnemonic.Cvtsi2sd,
@@ -60,28 +63,31 @@ const UNALIGNED = new Uint8Array(Mnemonic.VexUnsupported + 1);
     Mnemonic.Roundps, Mnemonic.Roundpd, Mnemonic.Roundss, Mnemonic.Roundsd,
     Mnemonic.Dpps, Mnemonic.Dppd, Mnemonic.Ldmxcsr, Mnemonic.Stmxcsr,
   ];
-  for (const m of fp) FP[m] = 1;
+  for (const m of fp) ATTR[m] |= A_FP;
   for (const m of [
     Mnemonic.Movups, Mnemonic.Movupd, Mnemonic.Movdqu, Mnemonic.Lddqu,
     Mnemonic.Pcmpestri, Mnemonic.Pcmpestri64, Mnemonic.Pcmpestrm, Mnemonic.Pcmpestrm64,
     Mnemonic.Pcmpistri, Mnemonic.Pcmpistrm,
-  ]) UNALIGNED[m] = 1;
+  ]) ATTR[m] |= A_UNALIGNED;
+  for (const m of [Mnemonic.Ldmxcsr, Mnemonic.Stmxcsr, Mnemonic.Pblendvb, Mnemonic.Blendvps, Mnemonic.Blendvpd]) {
+    ATTR[m] |= A_XMM;
+  }
+  ATTR[Mnemonic.Emms] |= A_EMMS;
 }
 
 /** Whether the mnemonic is executed by the floating-point half (simd-fp.ts). */
 export function isSimdFpMnemonic(m: number): boolean {
-  return FP[m] === 1;
+  return (ATTR[m]! & A_FP) !== 0;
 }
 
 export function execSimd(cpu: FpuCpu, d: DI): number {
   const i = d.i;
   const u = cpu.u;
-  const m = i.mnemonic;
+  const a = ATTR[i.mnemonic]!;
   if (i.lock !== 0) return cpu.raise(V_UD, false, 0);
   // which register files the instruction touches
-  let xmm = m === Mnemonic.Ldmxcsr || m === Mnemonic.Stmxcsr || m === Mnemonic.Pblendvb ||
-    m === Mnemonic.Blendvps || m === Mnemonic.Blendvpd;
-  let mmx = m === Mnemonic.Emms;
+  let xmm = (a & A_XMM) !== 0;
+  let mmx = (a & A_EMMS) !== 0;
   const c0 = i.reg0 >> 5, c1 = i.reg1 >> 5, c2 = i.reg2 >> 5;
   if (c0 === RC_XMM || c1 === RC_XMM || c2 === RC_XMM) xmm = true;
   if (c0 === RC_MM || c1 === RC_MM || c2 === RC_MM) mmx = true;
@@ -95,12 +101,12 @@ export function execSimd(cpu: FpuCpu, d: DI): number {
       cpu.ferr();
     }
   }
-  if (d.hasMem && i.operandWidth === 16 && (cpu.memLo & 15) !== 0 && UNALIGNED[m] === 0 &&
-    (i.opKind0 === OpKind.Mem || i.opKind1 === OpKind.Mem || i.opKind2 === OpKind.Mem)) {
+  // d.hasMem: one of the operands is a ModRM memory operand
+  if (d.hasMem && i.operandWidth === 16 && (cpu.memLo & 15) !== 0 && (a & A_UNALIGNED) === 0) {
     return cpu.raise(V_GP, true, 0);
   }
-  const r = FP[m] === 1 ? execSimdFp(cpu, d) : execSimdInt(cpu, d);
-  if (mmx && r === C_NEXT && m !== Mnemonic.Emms) {
+  const r = (a & A_FP) !== 0 ? execSimdFp(cpu, d) : execSimdInt(cpu, d);
+  if (mmx && r === C_NEXT && (a & A_EMMS) === 0) {
     // x87 -> MMX transition (Vol. 1 §9.5.1): TOP = 0, all registers valid
     u[S_FSW] = u[S_FSW]! & ~0x3800;
     u[S_FTW] = 0xff;
