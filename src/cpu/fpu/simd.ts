@@ -12,13 +12,15 @@
  *      An instruction that touches only MMX registers (and EMMS): CR0.EM = 1 -> #UD, CR0.TS = 1 -> #NM
  *      (Table 2-2 row "MMX"). MOVNTI and CRC32 use general registers only: no checks.
  *   3. An instruction with an MMX register operand and a pending unmasked x87 exception (FSW.ES = 1):
- *      #MF when CR0.NE = 1, else FERR# and the instruction goes on (MMX pages' exception lists
- *      "#MF If there is a pending FPU exception"; Vol. 1 §9.5.1 / §8.7).
+ *      #MF when CR0.NE = 1, else FERR# and the instruction goes on (Vol. 3A §12.5.1 "Effect of MMX
+ *      Instructions on Pending x87 Floating-Point Exceptions"; Vol. 1 §8.7 for NE = 0).
  *   4. A 16-byte memory operand of a legacy-SSE instruction must be 16-byte aligned -> #GP(0), except
- *      the explicitly unaligned MOVUPS/MOVUPD/MOVDQU/LDDQU and the SSE4.2 string compares (each page's
- *      "Exceptions Type 4" vs "Type 4, unaligned"; Vol. 1 §12.10.? "no alignment for PCMPxSTRx").
+ *      the explicitly unaligned MOVUPS/MOVUPD/MOVDQU/LDDQU and the SSE4.2 string compares (Vol. 2
+ *      §2.5 exception classes: Type 1/4 require alignment, with PCMPxSTRx excepted; all confirmed on the
+ *      host CPU, as is "no alignment" for the 8-byte and smaller forms).
  * After a successful instruction with an MMX register operand: FSW.TOP = 0, every tag valid, and a
- * written MMi has its sign/exponent word set to all ones (Vol. 1 §9.5.1, Table 9-2).
+ * written MMi has its sign/exponent word set to all ones (Vol. 1 §9.5.1, Table 9-2). An instruction that
+ * faults (#PF on its memory operand, say) leaves TOP and the tags alone, as the host CPU does.
  *
  * The floating-point mnemonics (arithmetic, compares, conversions, ROUNDxx, DPPx, horizontal ops,
  * LDMXCSR/STMXCSR) go to simd-fp.ts (`execSimdFp`), the rest to simd-int.ts (`execSimdInt`).
