@@ -151,6 +151,32 @@ describe('packed/scalar single arithmetic', () => {
     expect(z.mxcsr).toBe(MXCSR_DEFAULT | FTZ | UE | PE);
   });
 
+  it('unmasked OE/UE: PE only when the unbounded-exponent result is inexact (host-probed)', () => {
+    // MULSS 2^100 * 2^100, OM clear: the host reports OE alone (MXCSR 1B80 -> 1B88)
+    const o = new FakeCpu();
+    o.osxmmexcpt = true;
+    o.mxcsr = MXCSR_DEFAULT & ~OM;
+    o.setXmmF32(0, 2 ** 100);
+    o.setXmmF32(1, 2 ** 100);
+    expect(o.run('f30f59' + XMM0_XMM1)).toBe(C_FAULT);
+    expect(o.mxcsr).toBe((MXCSR_DEFAULT & ~OM) | OE);
+    // MULSD 1.5*2^-600 * 1.5*2^-474 = 2.25*2^-1074: exact with an unbounded exponent, inexact as a
+    // denormal; UM clear: UE alone (1780 -> 1790); all masked: UE|PE and the denormal 2 (1FB0)
+    const u = new FakeCpu();
+    u.osxmmexcpt = true;
+    u.mxcsr = MXCSR_DEFAULT & ~UM;
+    u.setXmmF64(0, 1.5 * 2 ** -600);
+    u.setXmmF64(1, 1.5 * 2 ** -474);
+    expect(u.run('f20f59' + XMM0_XMM1)).toBe(C_FAULT);
+    expect(u.mxcsr).toBe((MXCSR_DEFAULT & ~UM) | UE);
+    const m = new FakeCpu();
+    m.setXmmF64(0, 1.5 * 2 ** -600);
+    m.setXmmF64(1, 1.5 * 2 ** -474);
+    expect(m.run('f20f59' + XMM0_XMM1)).toBe(C_NEXT);
+    expect(m.xmm(0).slice(0, 2)).toEqual([2, 0]);
+    expect(m.mxcsr).toBe(MXCSR_DEFAULT | UE | PE);
+  });
+
   it('unmasked underflow is reported for an exact tiny result (Vol. 1 11.5.2.5)', () => {
     const c = new FakeCpu();
     c.osxmmexcpt = true;
