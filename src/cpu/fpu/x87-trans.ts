@@ -345,11 +345,11 @@ export function transcendental(u: Uint32Array, m: number, e: FpEnv): number {
     if (cx === CLS_UNSUPPORTED || cy === CLS_UNSUPPORTED || cx === CLS_QNAN || cx === CLS_SNAN || cy === CLS_QNAN || cy === CLS_SNAN) {
       f80Mul(e, ylo, yhi, yse, xlo, xhi, xse); // the x87 two-operand NaN rules (SDM Vol. 1 Table 4-7)
     } else {
-      if (cx === CLS_SUBNORMAL || cy === CLS_SUBNORMAL) e.flags |= FE_DENORMAL;
-      if ((e.flags & FE_DENORMAL & ~e.masks) === 0) {
-        if (m === Mnemonic.Fpatan) fpatan(e, xlo, xhi, xse, cx, ylo, yhi, yse, cy);
-        else fyl2x(e, m === Mnemonic.Fyl2xp1, xlo, xhi, xse, cx, ylo, yhi, yse, cy);
-      }
+      if (m === Mnemonic.Fpatan) fpatan(e, xlo, xhi, xse, cx, ylo, yhi, yse, cy);
+      else fyl2x(e, m === Mnemonic.Fyl2xp1, xlo, xhi, xse, cx, ylo, yhi, yse, cy);
+      // DE ranks below an invalid operation and divide-by-zero (SDM Vol. 1 8.7): log of a negative
+      // denormal is IE alone; an unmasked DE discards the result computed here (commitTo)
+      if ((cx === CLS_SUBNORMAL || cy === CLS_SUBNORMAL) && (e.flags & (FE_INVALID | FE_DIVZERO)) === 0) e.flags |= FE_DENORMAL;
     }
     if (commitTo(u, e, p1)) pop(u);
     return C_NEXT;

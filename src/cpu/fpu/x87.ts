@@ -27,8 +27,9 @@ import {
 } from '../state.js';
 import { C_FAULT, C_NEXT, V_MF, V_NM, V_UD, type FpuCpu } from './cpu.js';
 import {
-  CMP_EQ, CMP_GT, CMP_LT, FE_DENORMAL, FE_DIVZERO, FE_INEXACT, FE_INVALID, FpEnv, f32ToF80, f64ToF80, f80Add, f80Cmp,
-  f80Div, f80Mul, f80Rem, f80RoundInt, f80Scale, f80Sqrt, f80Sub, f80ToF32, f80ToF64, f80ToInt,
+  CLS_NORMAL, CLS_QNAN, CLS_SNAN, CLS_SUBNORMAL, CLS_UNSUPPORTED, CMP_EQ, CMP_GT, CMP_LT, FE_DENORMAL, FE_DIVZERO,
+  FE_INEXACT, FE_INVALID, FpEnv, f32Class, f32ToF80, f64Class, f64ToF80, f80Add, f80Class, f80Cmp, f80Div, f80Mul, f80Rem,
+  f80RoundInt, f80Scale, f80Sqrt, f80Sub, f80ToF32, f80ToF64, f80ToInt,
 } from './softfloat.js';
 import { fldenv, fninit, fnsave, fnstenv, frstor, fxrstor, fxsave, setFcw } from './x87-env.js';
 import {
@@ -60,6 +61,11 @@ export function x87Env(u: Uint32Array): FpEnv {
 
 // operand scratch (the source operand of the current instruction, as an extended value)
 let sLo = 0, sHi = 0, sSe = 0;
+/**
+ * Class (softfloat CLS_*) of an m32fp/m64fp operand as read from memory, before its exact extension;
+ * CLS_NORMAL for every other operand kind. The extension itself raises nothing (see readMemOperand).
+ */
+let sCls = CLS_NORMAL;
 
 /** Pre-computation exceptions: when one of these is unmasked nothing is stored (SDM Vol. 1 8.5.1-8.5.3). */
 const PRE = FE_INVALID | FE_DENORMAL | FE_DIVZERO;
@@ -87,27 +93,51 @@ function intToExt(lo: number, hi: number): void {
 
 /**
  * Reads the memory operand of an arithmetic/compare/load form as an extended value into sLo/sHi/sSe:
- * fp = m32fp/m64fp/m80fp by width, else m16int/m32int/m64int. Conversions of fp operands go through
- * `env` (SNaN -> IE, denormal -> DE). Returns false after a fault.
+ * fp = m32fp/m64fp/m80fp by width, else m16int/m32int/m64int. An m32fp/m64fp operand is extended
+ * exactly and WITHOUT flags, an SNaN staying signalling (quiet bit as in memory), and its original
+ * class is left in sCls: the x87 treats it as an operand of the operation, so the operation decides
+ * IE/DE and the NaN result by the priorities of SDM Vol. 1 8.7 and the x87 rules of Table 4-7 (a
+ * denormal m32fp is normal as an extended value, yet its DE ranks below NaN operands, invalid operations
+ * and divide-by-zero: `memDenormal`). FLD applies the load's own IE/DE itself. Returns false after a fault.
  */
 function readMemOperand(cpu: FpuCpu, width: number, fp: boolean): boolean {
   const lo = cpu.memRead(cpu.memLo, cpu.memHi, width === 10 ? 8 : width);
   if (lo < 0) return false;
   const hi = width >= 8 ? cpu.memHi32 : 0;
+  sCls = CLS_NORMAL;
   if (!fp) {
     if (width === 2) intToExt((lo << 16) >> 16, (lo & 0x8000) !== 0 ? 0xffffffff : 0);
     else if (width === 4) intToExt(lo, (lo & 0x80000000) !== 0 ? 0xffffffff : 0);
     else intToExt(lo, hi);
     return true;
   }
-  if (width === 4) { f32ToF80(env, lo); sLo = env.lo; sHi = env.hi; sSe = env.se; return true; }
-  if (width === 8) { f64ToF80(env, lo, hi); sLo = env.lo; sHi = env.hi; sSe = env.se; return true; }
+  if (width === 4 || width === 8) {
+    const f = env.flags;
+    if (width === 4) { sCls = f32Class(lo); f32ToF80(env, lo); } else { sCls = f64Class(lo, hi); f64ToF80(env, lo, hi); }
+    env.flags = f;
+    sLo = env.lo; sSe = env.se;
+    sHi = sCls === CLS_SNAN ? (env.hi & ~0x40000000) >>> 0 : env.hi; // the extension quiets; undo it
+    return true;
+  }
   // m80fp: raw, no conversion and no exception (SDM Vol. 2 FLD)
   const a2 = addr2(cpu, 8);
   const se = cpu.memRead(a2, cpu.memHi, 2);
   if (se < 0) return false;
   sLo = lo; sHi = hi; sSe = se;
   return true;
+}
+
+/**
+ * DE of a denormal m32fp/m64fp operand (sCls), raised after the operation with the register operand
+ * (lo/hi/se) has run on its extended value, per SDM Vol. 1 8.7: not when the register operand is a NaN
+ * or unsupported (priority 1/2) nor when the operation raised IE or ZE (priority 1/3); otherwise DE
+ * (priority 4). When DE is unmasked the caller's commit discards the result (pre-computation exception).
+ */
+function memDenormal(lo: number, hi: number, se: number): void {
+  if (sCls !== CLS_SUBNORMAL || (env.flags & (FE_INVALID | FE_DIVZERO)) !== 0) return;
+  const c = f80Class(lo, hi, se);
+  if (c === CLS_QNAN || c === CLS_SNAN || c === CLS_UNSUPPORTED) return;
+  env.flags |= FE_DENORMAL;
 }
 
 function addr2(cpu: FpuCpu, k: number): number {
@@ -313,6 +343,7 @@ function arith(cpu: FpuCpu, d: DI, op: number, popAfter: boolean, fp: boolean): 
   }
   if (ps >= 0) { sLo = regLo(u, ps); sHi = regHi(u, ps); sSe = regSe(u, ps); }
   compute(op, regLo(u, pd), regHi(u, pd), regSe(u, pd), sLo, sHi, sSe);
+  if (ps < 0) memDenormal(regLo(u, pd), regHi(u, pd), regSe(u, pd));
   if (commit(u, pd) && popAfter) pop(u);
   return C_NEXT;
 }
@@ -340,6 +371,7 @@ function compare(cpu: FpuCpu, d: DI, quiet: boolean, pops: number, eflags: boole
   } else {
     if (ps >= 0) { sLo = regLo(u, ps); sHi = regHi(u, ps); sSe = regSe(u, ps); }
     r = f80Cmp(env, regLo(u, p0), regHi(u, p0), regSe(u, p0), sLo, sHi, sSe, quiet);
+    if (d.hasMem) memDenormal(regLo(u, p0), regHi(u, p0), regSe(u, p0));
     signal(u, env.flags);
     if ((env.flags & PRE & ~env.masks) !== 0) return C_NEXT;
     setC1(u, 0);
@@ -381,6 +413,9 @@ function fld(cpu: FpuCpu, d: DI): number {
     if (!readMemOperand(cpu, i.operandWidth, true)) return C_FAULT;
     const t = pushSlot(u);
     if (t < 0) return C_NEXT;
+    // the load's conversion: SNaN -> IE and quieted, denormal m32fp/m64fp -> DE (SDM Vol. 2 FLD)
+    if (sCls === CLS_SNAN) { env.flags |= FE_INVALID; sHi = (sHi | 0x40000000) >>> 0; }
+    else if (sCls === CLS_SUBNORMAL) env.flags |= FE_DENORMAL;
     const f = env.flags;
     signal(u, f);
     if ((f & PRE & ~env.masks) !== 0) return C_NEXT;
@@ -463,11 +498,13 @@ function fst(cpu: FpuCpu, d: DI, popAfter: boolean): number {
   } else {
     if (w === 4) lo = f80ToF32(env, regLo(u, p0), regHi(u, p0), regSe(u, p0));
     else { f80ToF64(env, regLo(u, p0), regHi(u, p0), regSe(u, p0)); lo = env.lo; hi = env.hi; }
-    // unmasked IE/DE/OE/UE with a memory destination: nothing stored, no pop (SDM Vol. 1 8.5.1-8.5.5)
+    // unmasked IE/DE/OE/UE with a memory destination: nothing stored, no pop, and no rounding
+    // reported: C1 = 0 (SDM Vol. 1 8.5.1-8.5.5; the host agrees, finding X7)
     const f = env.flags;
     if ((f & ~env.masks & (EXC_MASK & ~FE_INEXACT)) !== 0) {
       if (!cpu.memProbe(cpu.memLo, cpu.memHi, w, true)) return C_FAULT;
       signal(u, f);
+      setC1(u, 0);
       return C_NEXT;
     }
   }
