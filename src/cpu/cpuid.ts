@@ -1,7 +1,7 @@
 /**
- * The CPUID model of the integer core (SDM Vol. 2A CPUID, Tables 3-8 .. 3-20). One coherent model:
- * every feature bit set here is implemented by src/cpu; nothing else is advertised. The system issue
- * extends it (APIC, MSR, SYSCALL, NX, paging features) as it implements them.
+ * The CPUID model of the CPU (SDM Vol. 2A CPUID, Tables 3-8 .. 3-20). One coherent model: every
+ * feature bit set here is implemented by src/cpu (integer core, system unit, x87 and SIMD units up to
+ * SSE4.2); nothing else is advertised (no AVX, XSAVE/OSXSAVE, AES-NI, PCLMULQDQ, BMI, ADX, RDRAND).
  */
 
 export const VENDOR = 'GenuineIntel';
@@ -20,6 +20,20 @@ export const CPUID1_EDX_CMOV = 1 << 15;
 export const CPUID1_EDX_PAT = 1 << 16;
 export const CPUID1_EDX_PSE36 = 1 << 17;
 export const CPUID1_EDX_CLFSH = 1 << 19;
+/**
+ * Leaf 1 EDX: x87 FPU on chip (0), MMX (23), FXSAVE/FXRSTOR and CR4.OSFXSR (24), SSE (25), SSE2 (26):
+ * the x87 and SIMD units of src/cpu/fpu (Table 3-11).
+ */
+export const CPUID1_EDX_FPU = 1 << 0;
+export const CPUID1_EDX_MMX = 1 << 23;
+export const CPUID1_EDX_FXSR = 1 << 24;
+export const CPUID1_EDX_SSE = 1 << 25;
+export const CPUID1_EDX_SSE2 = 1 << 26;
+/** Leaf 1 ECX: SSE3 (0), SSSE3 (9), SSE4.1 (19), SSE4.2 (20, with CRC32 and PCMPxSTRx) (Table 3-10). */
+export const CPUID1_ECX_SSE3 = 1 << 0;
+export const CPUID1_ECX_SSSE3 = 1 << 9;
+export const CPUID1_ECX_SSE41 = 1 << 19;
+export const CPUID1_ECX_SSE42 = 1 << 20;
 /** Leaf 1 ECX: PCID (17). */
 export const CPUID1_ECX_PCID = 1 << 17;
 /** Leaf 7 subleaf 0 EBX: FSGSBASE (0), SMEP (7), SMAP (20); ECX: UMIP (2). */
@@ -106,9 +120,11 @@ export function cpuidModel(leaf: number, subleaf: number, apicId: number, out: C
       // family 6, model 0x3A-like signature; stepping 9
       out.eax = 0x000306a9;
       out.ebx = ((apicId & 0xff) << 24) | (1 << 16) | (8 << 8);
-      out.ecx = CPUID1_ECX_CX16 | CPUID1_ECX_MOVBE | CPUID1_ECX_POPCNT | CPUID1_ECX_PCID;
+      out.ecx = CPUID1_ECX_CX16 | CPUID1_ECX_MOVBE | CPUID1_ECX_POPCNT | CPUID1_ECX_PCID |
+        CPUID1_ECX_SSE3 | CPUID1_ECX_SSSE3 | CPUID1_ECX_SSE41 | CPUID1_ECX_SSE42;
       out.edx = CPUID1_EDX_TSC | CPUID1_EDX_CX8 | CPUID1_EDX_CMOV | CPUID1_EDX_DE | CPUID1_EDX_PSE | CPUID1_EDX_MSR |
-        CPUID1_EDX_PAE | CPUID1_EDX_SEP | CPUID1_EDX_MTRR | CPUID1_EDX_PGE | CPUID1_EDX_PAT | CPUID1_EDX_PSE36 | CPUID1_EDX_CLFSH;
+        CPUID1_EDX_PAE | CPUID1_EDX_SEP | CPUID1_EDX_MTRR | CPUID1_EDX_PGE | CPUID1_EDX_PAT | CPUID1_EDX_PSE36 | CPUID1_EDX_CLFSH |
+        CPUID1_EDX_FPU | CPUID1_EDX_MMX | CPUID1_EDX_FXSR | CPUID1_EDX_SSE | CPUID1_EDX_SSE2;
       if (platform.apic) {
         out.ecx |= CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE;
         out.edx |= CPUID1_EDX_APIC;
