@@ -1,21 +1,22 @@
 /**
  * IEEE 754 arithmetic for binary32, binary64 and the x87 double-extended format (80-bit), bit-exact
- * with an Intel processor: every rounding mode, x87 precision control, the six exception flags,
- * SSE DAZ/FTZ and the x87 / SSE NaN rules.
+ * with x86 processors: every rounding mode, x87 precision control, the six exception flags (masked
+ * and unmasked responses), C1, SSE DAZ/FTZ and the x87 / SSE NaN rules. Diffed against the host CPU
+ * by test/cpu/fpu/softfloat-diff.test.ts (oracle/fpu); docs/fpu.md "softfloat" lists the rules the
+ * SDM leaves open and what the host does there.
  *
  * Spec: Intel SDM Vol. 1 4.2 (formats), 4.8 (real numbers, NaNs, 4.8.3.4 real indefinite),
  * 4.8.4 (rounding), 4.9 (exceptions; 4.9.1.5 underflow), Table 4-7 (NaN propagation), 8.1.5.2
  * (precision control), 8.2.2 (unsupported double-extended encodings), 8.5 (x87 exception responses,
  * 8.5.4/8.5.5 the re-biased result of unmasked overflow/underflow), 10.2.3.3 / 11.5.2 (FTZ, DAZ).
- * IEEE 754-2008 for the rest. Tininess is detected after rounding (as x86 does; checked against the
- * host by oracle/fpu).
+ * IEEE 754-2008 for the rest. Tininess is detected after rounding (as the host does).
  *
  * Internal form: a value is sign, an unbounded unbiased exponent and a significand normalised into
  * 96 bits held in three uint32 limbs W.r2:W.r1:W.r0 (bit 95 = the integer bit), value = 1.f * 2^exp. The
  * least significant bit of W.r0 is a sticky ("jam") bit: it is OR-ed with everything shifted out, and
  * since every precision keeps at most 64 bits, W.r0 only ever holds bits below the rounding point.
  * One routine (roundPack) rounds that to 24/53/64 significand bits in the binary32, binary64 or
- * extended exponent range. No BigInt, no allocation: module-level scratch variables.
+ * extended exponent range. No BigInt, no allocation: one module-level scratch object (W).
  */
 
 export const FE_INVALID = 1, FE_DENORMAL = 2, FE_DIVZERO = 4, FE_OVERFLOW = 8, FE_UNDERFLOW = 16, FE_INEXACT = 32;
