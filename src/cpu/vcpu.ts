@@ -6,13 +6,12 @@
  *   RIP -> fetch soft TLB (linear page -> host chunk/offset) -> code page -> block (decoded once)
  *   -> `exec` switches on the block's precomputed op id -> semantic helpers in exec/ -> lazy flags.
  * Memory operands go through read/write soft TLBs (typed arrays: tag, chunk, page offset), filled by
- * the slow path from guest paging (none for now; see `walk`) and the PhysicalSpace (EPT) contract.
+ * the slow path from guest paging (system/linear.ts) and the PhysicalSpace (EPT) contract.
  * Guest faults are return codes (C_FAULT), never JS exceptions; every exception is raised in ONE
- * place, `raise()`, which for now ends the run with an `exception` exit (delivery is issue 5).
- *
- * Deviations / not yet done (see docs/cpu.md): segment limit and type checks (issue 5), far
- * transfers and system instructions (issue 5: they exit with `invalid-state` naming the instruction),
- * guest paging walk (memory room), x87/SSE (not advertised; #UD).
+ * place, `raise()`, and delivered by the system unit (system/system.ts) or, for vectors in the
+ * exception bitmap, ends the run with an `exception` exit.
+ * System instructions go to system/insn.ts, x87 and SIMD instructions to the fpu units
+ * (fpu/x87.ts, fpu/simd.ts) through the FpuCpu seam. Deviations: docs/cpu.md.
  */
 import { DecodeStatus, Mnemonic, OpKind, type Insn } from './decoder/insn.js';
 import { decodeInto } from './decoder/decode.js';
@@ -1358,9 +1357,9 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
   // =====================================================================================
 
   /**
-   * Raises exception `vector` for the current instruction. THE one place events are raised: until
-   * the system issue delivers through the IDT, the run ends with an `exception` exit (RIP = the
-   * faulting instruction, nextRip = the one after). Returns C_FAULT for `return this.raise(...)`.
+   * Raises exception `vector` for the current instruction. THE one place events are raised: the
+   * system unit delivers it through the IVT/IDT, or (exception bitmap) the run ends with an
+   * `exception` exit (RIP = the faulting instruction). Returns C_FAULT for `return this.raise(...)`.
    */
   raise(vector: number, hasErr: boolean, err: number): number {
     const ex = this.exitRecord;
@@ -1416,7 +1415,7 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     const ex = this.exitRecord;
     ex.reason = 'invalid-state';
     this.faultRip();
-    ex.message = `${what} is not implemented by the integer core yet (system architecture, issue 5)`;
+    ex.message = `${what} is not implemented by the CPU model`;
     return C_FAULT;
   }
 

@@ -50,3 +50,23 @@ describe('one instruction of each advertised SIMD level runs (CR4.OSFXSR = 1)', 
     });
   }
 });
+
+describe('instructions of features not advertised raise #UD', () => {
+  const forms: Array<[string, number[]]> = [
+    ['XSAVE [0x2000] (CPUID.1:ECX.XSAVE = 0)', [0x0f, 0xae, 0x24, 0x25, 0x00, 0x20, 0x00, 0x00]],
+    ['XSAVEOPT [0x2000]', [0x0f, 0xae, 0x34, 0x25, 0x00, 0x20, 0x00, 0x00]],
+    ['XGETBV', [0x0f, 0x01, 0xd0]],
+    ['VADDPS ymm0, ymm1, ymm2 (AVX)', [0xc5, 0xf4, 0x58, 0xc2]],
+    ['ANDN eax, ebx, ecx (BMI1)', [0xc4, 0xe2, 0x60, 0xf2, 0xc1]],
+  ];
+  for (const [name, bytes] of forms) {
+    it(name, () => {
+      const m = makeCpu(64, [...bytes, 0xf4]);
+      m.cpu.state.u32[S_CR4] |= 1 << 9;
+      const e = m.cpu.run({ maxInstructions: 10 });
+      expect(e.reason).toBe('exception');
+      expect(e.vector).toBe(6);
+      expect(m.cpu.state.u32[S_RIP]).toBe(CODE_BASE);
+    });
+  }
+});
