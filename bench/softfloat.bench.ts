@@ -8,7 +8,9 @@ import * as S from '../src/cpu/fpu/softfloat.js';
 import { measure, report } from './util.js';
 
 const N = 1024;
-const lo = new Uint32Array(N), hi = new Uint32Array(N), se = new Uint32Array(N), f32 = new Uint32Array(N);
+const lo = new Uint32Array(N), hi = new Uint32Array(N), f32 = new Uint32Array(N);
+// f80 operands: the same values with full 64-bit significands (random low bits).
+const xlo = new Uint32Array(N), xhi = new Uint32Array(N), xse = new Uint32Array(N);
 
 function fill(): void {
   const d = new Float64Array(1), u = new Uint32Array(d.buffer), f = new Float32Array(1), fu = new Uint32Array(f.buffer);
@@ -20,8 +22,7 @@ function fill(): void {
     d[0] = v; lo[i] = u[0]!; hi[i] = u[1]!;
     f[0] = v; f32[i] = fu[0]!;
     S.f64ToF80(e, u[0]!, u[1]!);
-    // full 64-bit significands for f80
-    se[i] = e.se; lo[i] = lo[i]!; 
+    xlo[i] = (e.lo | (s & 0x7ff)) >>> 0; xhi[i] = e.hi; xse[i] = e.se;
   }
 }
 
@@ -47,11 +48,11 @@ export function run(): void {
     for (let k = 0; k < n; k++) {
       const i = k & (N - 1), j = (k * 7 + 3) & (N - 1);
       e.flags = 0;
-      fn(e, lo[i]!, hi[i]! | 0x80000000, se[i]!, lo[j]!, hi[j]! | 0x80000000, se[j]!);
+      fn(e, xlo[i]!, xhi[i]!, xse[i]!, xlo[j]!, xhi[j]!, xse[j]!);
     }
   });
   f80('f80 add', S.f80Add);
   f80('f80 mul', S.f80Mul);
   f80('f80 div', S.f80Div);
-  m('f80 sqrt', (n) => { for (let k = 0; k < n; k++) { const i = k & (N - 1); e.flags = 0; S.f80Sqrt(e, lo[i]!, hi[i]! | 0x80000000, se[i]!); } });
+  m('f80 sqrt', (n) => { for (let k = 0; k < n; k++) { const i = k & (N - 1); e.flags = 0; S.f80Sqrt(e, xlo[i]!, xhi[i]!, xse[i]!); } });
 }
