@@ -64,8 +64,7 @@ describe('instructions of features not advertised raise #UD', () => {
       const m = makeCpu(64, [...bytes, 0xf4]);
       m.cpu.state.u32[S_CR4] |= 1 << 9;
       const e = m.cpu.run({ maxInstructions: 10 });
-      expect(e.reason).toBe('exception');
-      expect(e.vector).toBe(6);
+      expect(e.reason === 'exception' && e.vector).toBe(6);
       expect(m.cpu.state.u32[S_RIP]).toBe(CODE_BASE);
     });
   }
