@@ -175,6 +175,9 @@ export function fnstenv(cpu: FpuCpu, o16: boolean): number {
   const n = putEnv(u, o16);
   if (!storeBuf(cpu, n, n)) return C_FAULT;
   u[S_FCW] = u[S_FCW]! | 0x3f;
+  // ES/B summarize unmasked pending flags (SDM Vol. 1 8.1.3.1): with all masked both read 0 now, as
+  // the host shows (finding X6); FLDCW/FLDENV/FRSTOR/FXRSTOR recompute them the same way
+  recomputeES(u);
   return C_NEXT;
 }
 

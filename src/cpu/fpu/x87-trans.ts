@@ -81,6 +81,15 @@ const PI_H = 3.141592653589793, PI_L = 1.2246467991473532e-16;
 const LN2_H = 0.6931471805599453, LN2_L = 2.3190468138462996e-17;
 const L2E_H = 1.4426950408889634, L2E_L = 2.0355273740931033e-17;
 const TINY = 2 ** -200;
+/**
+ * Relative correction term c of a tiny-argument series f(x) = x (1 + c): its true size `mag` (< 2^-70
+ * where it is used, so it never moves a 64-bit rounding by more than the direction) raised to at least
+ * 2^-100, the least a dd sum keeps next to the operand's low significand bits (a 2^-200 stand-in was
+ * rounded away whenever those bits were non-zero: no PE/UE for sin/tan of tiny values, finding X5).
+ */
+function corr(sign: number, mag: number): number {
+  return sign * (mag > 2 ** -100 ? mag : 2 ** -100);
+}
 
 // ---- the operand as m * 2^E, m = (mh, ml) in [1, 2) ----
 let mh = 0, ml = 0, mE = 0, mS = 0;
@@ -320,6 +329,9 @@ export function transcendental(u: Uint32Array, m: number, e: FpEnv): number {
   const twoOps = m === Mnemonic.Fyl2x || m === Mnemonic.Fyl2xp1 || m === Mnemonic.Fpatan;
   const pushes = m === Mnemonic.Fptan || m === Mnemonic.Fsincos;
   if (isEmpty(u, p0) || (twoOps && isEmpty(u, p1))) {
+    // FSIN/FCOS/FSINCOS/FPTAN: "C2 set to 1 if outside range; otherwise 0" (SDM Vol. 2): an empty
+    // operand is not out of range, so C2 = 0 (host: finding X2)
+    if (!twoOps && m !== Mnemonic.F2xm1) u[S_FSW] = u[S_FSW]! & ~SW_C2;
     if (stackFault(u, false)) {
       if (twoOps) { writeReg(u, p1, IND_LO, IND_HI, IND_SE); pop(u); }
       else {
@@ -330,6 +342,7 @@ export function transcendental(u: Uint32Array, m: number, e: FpEnv): number {
     return C_NEXT;
   }
   if (pushes && !isEmpty(u, (p0 - 1) & 7)) {
+    u[S_FSW] = u[S_FSW]! & ~SW_C2; // as for the underflow above (host: finding X2)
     if (stackFault(u, true)) {
       writeReg(u, p0, IND_LO, IND_HI, IND_SE);
       pushCommit(u, (p0 - 1) & 7, IND_LO, IND_HI, IND_SE);
@@ -411,7 +424,7 @@ function f2xm1(e: FpEnv): void {
   if (mE < -70) {
     // 2^x - 1 = x ln2 (1 + x ln2 / 2 + ...): the correction only decides the rounding direction
     ddMul(sg * mh, sg * ml, LN2_H, LN2_L);
-    ddMul(H, L, 1, sg * TINY);
+    ddMul(H, L, 1, corr(sg, Math.abs(H) * 2 ** Math.max(mE, -1100) / 2));
     packDD(e, mE);
     return;
   }
@@ -438,7 +451,7 @@ function trig(e: FpEnv, lo: number, hi: number, se: number, q: number, tan: bool
   if (mE < -40) {
     // |x| tiny: sin x = x (1 - x^2/6), tan x = x (1 + x^2/3), cos x = 1 - x^2/2
     if (q === 1) { H = 1; L = -TINY; packDD(e, 0); return; }
-    ddMul(sg ? -mh : mh, sg ? -ml : ml, 1, tan ? TINY : -TINY);
+    ddMul(sg ? -mh : mh, sg ? -ml : ml, 1, corr(tan ? 1 : -1, (mh * 2 ** Math.max(mE, -600)) ** 2 / (tan ? 3 : 6)));
     packDD(e, mE);
     return;
   }
@@ -518,7 +531,7 @@ function fyl2x(e: FpEnv, p1: boolean, xlo: number, xhi: number, xse: number, cx:
     if (mE < -70) {
       // log2(1 + x) = x log2(e) (1 - x/2 + ...)
       ddMul(sg * mh, sg * ml, L2E_H, L2E_L);
-      ddMul(H, L, 1, -sg * TINY);
+      ddMul(H, L, 1, corr(-sg, mh * 2 ** Math.max(mE, -1100) / 2));
       lh = H; ll = L; lscale = mE;
     } else {
       const sc = 2 ** mE;
@@ -572,7 +585,7 @@ function fpatan(e: FpEnv, xlo: number, xhi: number, xse: number, cx: number, ylo
   if (d < -40) {
     // atan(z) = z (1 - z^2/3 ...)
     if (yLeX && sx === 0) {
-      ddMul(zh, zl, 1, -TINY);
+      ddMul(zh, zl, 1, corr(-1, (zh * 2 ** Math.max(d, -600)) ** 2 / 3));
       scale = d;
     } else {
       // pi - z, pi/2 -+ z: z below the rounding precision of the constant

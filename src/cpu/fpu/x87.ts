@@ -424,12 +424,14 @@ function fld(cpu: FpuCpu, d: DI): number {
     return C_NEXT;
   }
   const ps = phys(u, i.reg0 & 7);
-  const t = pushSlot(u);
-  if (t < 0) return C_NEXT;
+  // the source is read before the push (SDM Vol. 2 FLD Operation: temp <- ST(i); TOP <- TOP - 1): an
+  // empty ST(i) is an underflow (C1 = 0) even when ST(7) is also full (host: finding X3)
   if (isEmpty(u, ps)) {
-    if (stackFault(u, false)) pushCommit(u, t, IND_LO, IND_HI, IND_SE);
+    if (stackFault(u, false)) pushCommit(u, (getTop(u) - 1) & 7, IND_LO, IND_HI, IND_SE);
     return C_NEXT;
   }
+  const t = pushSlot(u);
+  if (t < 0) return C_NEXT;
   pushCommit(u, t, regLo(u, ps), regHi(u, ps), regSe(u, ps));
   setC1(u, 0);
   return C_NEXT;
@@ -683,6 +685,8 @@ function binaryST0ST1(u: Uint32Array, m: number): number {
   const p0 = getTop(u), p1 = (p0 + 1) & 7;
   if (isEmpty(u, p0) || isEmpty(u, p1)) {
     if (stackFault(u, false)) writeReg(u, p0, IND_LO, IND_HI, IND_SE);
+    // FPREM/FPREM1: C2 = 0, the reduction is complete (SDM Vol. 2 FPREM flags; host: finding X2)
+    if (m !== Mnemonic.Fscale) u[S_FSW] = u[S_FSW]! & ~SW_C2;
     return C_NEXT;
   }
   const alo = regLo(u, p0), ahi = regHi(u, p0), ase = regSe(u, p0);
@@ -720,9 +724,9 @@ function fxtract(u: Uint32Array): number {
   const p0 = getTop(u);
   if (isEmpty(u, p0)) {
     if (stackFault(u, false)) {
+      // masked: the indefinite in both results, the stack pushed whatever ST(7) held (host: finding X4)
       writeReg(u, p0, IND_LO, IND_HI, IND_SE);
-      const t = (p0 - 1) & 7;
-      if (isEmpty(u, t)) pushCommit(u, t, IND_LO, IND_HI, IND_SE);
+      pushCommit(u, (p0 - 1) & 7, IND_LO, IND_HI, IND_SE);
     }
     return C_NEXT;
   }
