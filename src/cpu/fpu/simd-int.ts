@@ -455,8 +455,9 @@ export function execSimdInt(cpu: FpuCpu, d: DI): number {
       if (m === 30 /* Movmskps */) v = (B[0]! >>> 31) | (B[1]! >>> 31) << 1 | (B[2]! >>> 31) << 2 | (B[3]! >>> 31) << 3;
       else if (m === 31 /* Movmskpd */) v = (B[1]! >>> 31) | (B[3]! >>> 31) << 1;
       else {
-        const nb = (i.reg1 >> 5) === RC_XMM ? 16 : 8;
-        for (let k = 0; k < nb; k++) v |= (B8[k]! >>> 7) << k;
+        // gather the four byte sign bits of each dword into bits 31:28 with one multiply
+        const nd = (i.reg1 >> 5) === RC_XMM ? 4 : 2;
+        for (let k = 0; k < nd; k++) v |= (Math.imul((B[k]! & 0x80808080) >>> 7, 0x10204080) >>> 28) << (4 * k);
       }
       writeGpr(u, i.reg0, v, 0);
       return C_NEXT;
@@ -595,8 +596,14 @@ function binary(cpu: FpuCpu, d: DI): number {
       break;
 
     // ---- add / subtract ----
-    case 60 /* Paddb */: for (let k = 0; k < nb; k++) R8[k] = A8[k]! + B8[k]!; break;
-    case 61 /* Paddw */: for (let k = 0; k < nw; k++) R16[k] = A16[k]! + B16[k]!; break;
+    // byte/word add and subtract four/two lanes per dword (SWAR): the low 7/15 bits of each lane are
+    // added with no carry across lanes, the top bit is the XOR of the operands' top bits and the carry
+    case 60 /* Paddb */:
+      for (let k = 0; k < n; k++) { const a = A[k]!, b = B[k]!; R[k] = ((a & 0x7f7f7f7f) + (b & 0x7f7f7f7f)) ^ ((a ^ b) & 0x80808080); }
+      break;
+    case 61 /* Paddw */:
+      for (let k = 0; k < n; k++) { const a = A[k]!, b = B[k]!; R[k] = ((a & 0x7fff7fff) + (b & 0x7fff7fff)) ^ ((a ^ b) & 0x80008000); }
+      break;
     case 62 /* Paddd */: for (let k = 0; k < n; k++) R[k] = A[k]! + B[k]!; break;
     case 63 /* Paddq */:
       for (let k = 0; k < n; k += 2) {
@@ -605,8 +612,12 @@ function binary(cpu: FpuCpu, d: DI): number {
         R[k + 1] = A[k + 1]! + B[k + 1]! + (s > 0xffffffff ? 1 : 0);
       }
       break;
-    case 64 /* Psubb */: for (let k = 0; k < nb; k++) R8[k] = A8[k]! - B8[k]!; break;
-    case 65 /* Psubw */: for (let k = 0; k < nw; k++) R16[k] = A16[k]! - B16[k]!; break;
+    case 64 /* Psubb */:
+      for (let k = 0; k < n; k++) { const a = A[k]!, b = B[k]!; R[k] = ((a | 0x80808080) - (b & 0x7f7f7f7f)) ^ ((a ^ ~b) & 0x80808080); }
+      break;
+    case 65 /* Psubw */:
+      for (let k = 0; k < n; k++) { const a = A[k]!, b = B[k]!; R[k] = ((a | 0x80008000) - (b & 0x7fff7fff)) ^ ((a ^ ~b) & 0x80008000); }
+      break;
     case 66 /* Psubd */: for (let k = 0; k < n; k++) R[k] = A[k]! - B[k]!; break;
     case 67 /* Psubq */:
       for (let k = 0; k < n; k += 2) {
@@ -673,8 +684,19 @@ function binary(cpu: FpuCpu, d: DI): number {
     case 99 /* Pmaxud */: for (let k = 0; k < n; k++) R[k] = Math.max(A[k]!, B[k]!); break;
 
     // ---- compares ----
-    case 100 /* Pcmpeqb */: for (let k = 0; k < nb; k++) R8[k] = A8[k] === B8[k] ? 0xff : 0; break;
-    case 101 /* Pcmpeqw */: for (let k = 0; k < nw; k++) R16[k] = A16[k] === B16[k] ? 0xffff : 0; break;
+    // equal lanes: x = a ^ b has a zero lane; ((x & low) + low | x) sets a lane's top bit iff it is non-zero
+    case 100 /* Pcmpeqb */:
+      for (let k = 0; k < n; k++) {
+        const x = A[k]! ^ B[k]!;
+        R[k] = ((~((((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x)) & 0x80808080) >>> 7) * 0xff;
+      }
+      break;
+    case 101 /* Pcmpeqw */:
+      for (let k = 0; k < n; k++) {
+        const x = A[k]! ^ B[k]!;
+        R[k] = ((~((((x & 0x7fff7fff) + 0x7fff7fff) | x)) & 0x80008000) >>> 15) * 0xffff;
+      }
+      break;
     case 102 /* Pcmpeqd */: for (let k = 0; k < n; k++) R[k] = A[k] === B[k] ? 0xffffffff : 0; break;
     case 103 /* Pcmpeqq */:
       for (let k = 0; k < n; k += 2) R[k] = R[k + 1] = A[k] === B[k] && A[k + 1] === B[k + 1] ? 0xffffffff : 0;
