@@ -68,9 +68,10 @@ export const MASKED: readonly { what: string; reason: string }[] = [
       'Unmasked OE/UE/PE (post-computation: the re-biased or rounded result is delivered) are compared in full.',
   },
   {
-    what: 'C0-C3 of FFREE/FFREEP and of FCMOVcc, C1 of FCOMI/FCOMIP/FUCOMI/FUCOMIP, C0/C1/C3 of FPREM/FPREM1 with a NaN result',
+    what: 'PE of FYL2X when ST(0) is an exact power of two; C0-C3 of FFREE/FFREEP and of FCMOVcc, C1 of FCOMI/FCOMIP/FUCOMI/FUCOMIP, C0/C1/C3 of FPREM/FPREM1 with a NaN result',
     reason: 'Undefined in the SDM (FFREE, FCMOVcc, FPREM quotient bits of a NaN), or this host leaves C1 unchanged where the SDM says ' +
-      '"set to 0" (FCOMI family; the model follows the SDM).',
+      '"set to 0" (FCOMI family; the model follows the SDM). FYL2X: log2 of a power of two times ST(1) is exact, the host flags PE ' +
+      'anyway (its transcendental hardware), the model reports exact results as exact (SDM: #P "cannot be represented exactly").',
   },
   {
     what: 'x87 #MF timing',
@@ -520,6 +521,19 @@ x87n('fwait', [0x9b]);
 // FNSTENV m28 (32-bit operand size layout, SDM Vol. 1 Figure 8-10): FIP/FCS/FOP/FDP/FDS at bytes 12..27
 x87m('fnstenv m28', 0xd9, 6, 28, 'i32', { envMask: [[12, 28]] });
 x87m('fnsave m108', 0xdd, 6, 108, 'i32', { envMask: [[12, 28]] });
+// the 16-bit operand-size layouts (66 prefix): 14-byte environment, 94-byte state; FIP/FCS/FOP/FDP/FDS at 6..13
+for (const [nm, ext, width, mask] of [['fnstenv m14', 6, 14, true], ['fldenv m14', 4, 14, false], ['fnsave m94', 6, 94, true], ['frstor m94', 4, 94, false]] as const) {
+  forms.push({
+    name: nm, unit: 'x87', modes: [64, 32],
+    gen(g, mode, st) {
+      x87State(g, st);
+      const off = memOff(g, width, 1);
+      fill(g, st.scratch, off, width, 'i16');
+      emit(st, mode, [0x66], [0xd9 + (width === 94 ? 4 : 0)], ext, memAt(g, mode, st, off));
+      if (mask) st.scratchMask.push([off + 6, off + 14]);
+    },
+  });
+}
 // FLDENV/FRSTOR read random bytes: every 16-bit pattern is a loadable FCW/FSW/tag word
 x87m('fldenv m28', 0xd9, 4, 28, 'i32');
 x87m('frstor m108', 0xdd, 4, 108, 'i32');
@@ -728,6 +742,20 @@ X('movhpd load', 0x66, [0x0f, 0x16], 'simd-int', 'f64', { mem: 8, align: 1, rm: 
 simd('movmskps', { op: [0x0f, 0x50], unit: 'simd-int', elem: 'f32', reg: 'g', rm: 'x', mem: 0 });
 simd('movmskpd', { pfx: 0x66, op: [0x0f, 0x50], unit: 'simd-int', elem: 'f64', reg: 'g', rm: 'x', mem: 0 });
 X('movntps', undefined, [0x0f, 0x2b], 'simd-int', 'any', { rm: 'none' });
+X('movntpd', 0x66, [0x0f, 0x2b], 'simd-int', 'any', { rm: 'none' });
+X('movntdq', 0x66, [0x0f, 0xe7], 'simd-int', 'any', { rm: 'none' });
+X('movapd store', 0x66, [0x0f, 0x29], 'simd-int', 'any');
+X('movupd load', 0x66, [0x0f, 0x10], 'simd-int', 'any', { align: 1 });
+X('movdqa store', 0x66, [0x0f, 0x7f], 'simd-int', 'any');
+X('movdqu load', 0xf3, [0x0f, 0x6f], 'simd-int', 'any', { align: 1 });
+X('movlpd store', 0x66, [0x0f, 0x13], 'simd-int', 'f64', { mem: 8, align: 1, rm: 'none' });
+X('movhpd store', 0x66, [0x0f, 0x17], 'simd-int', 'f64', { mem: 8, align: 1, rm: 'none' });
+simd('movntq', { op: [0x0f, 0xe7], unit: 'simd-int', elem: 'i64', reg: 'mm', rm: 'none', mem: 8 });
+simd('pmovmskb mm', { op: [0x0f, 0xd7], unit: 'simd-int', elem: 'i8', reg: 'g', rm: 'mm', mem: 0 });
+simd('maskmovq', {
+  op: [0x0f, 0xf7], unit: 'simd-int', elem: 'i8', reg: 'mm', rm: 'mm', mem: 0,
+  setup(g, st) { st.gprs[7] = BigInt(ORACLE_SCRATCH_ADDR + 64 + g.int(400)); },
+});
 X('movsldup', 0xf3, [0x0f, 0x12], 'simd-int', 'f32', { align: 1 });
 X('movshdup', 0xf3, [0x0f, 0x16], 'simd-int', 'f32', { align: 1 });
 X('movddup', 0xf2, [0x0f, 0x12], 'simd-int', 'f64', { mem: 8, align: 1 });
@@ -1035,7 +1063,7 @@ function memAddrOf(st: FpCaseState, mode: number): number {
 
 const STATUS = CF | PF | AF | ZF | SF | OF | DF;
 /** Forms that load the whole x87 state: a pending exception they bring in is state, not a response. */
-const LOADS_STATE = new Set(['fldenv m28', 'frstor m108', 'fxrstor m512', 'fxrstor64 m512', 'fldcw m16']);
+const LOADS_STATE = new Set(['fldenv m28', 'frstor m108', 'fldenv m14', 'frstor m94', 'fxrstor m512', 'fxrstor64 m512', 'fldcw m16']);
 
 /** ST(0) of an image is a NaN (exponent all ones, fraction below J non-zero). */
 function st0IsNan(fx: Uint8Array): boolean {
@@ -1045,7 +1073,9 @@ function st0IsNan(fx: Uint8Array): boolean {
  * Condition-code bits masked per form (MASKED table): the SDM leaves them undefined, or this host
  * departs from the SDM where the model follows the SDM.
  */
-const FSW_MASKS: Record<string, (hostFsw: number, hostFx: Uint8Array) => number> = {
+const FSW_MASKS: Record<string, (hostFsw: number, hostFx: Uint8Array, initFx: Uint8Array) => number> = {
+  // FYL2X of an exact power of two (log2 exact, the product exact): this host still flags PE (and C1 = 0)
+  'fyl2x': (_f, _h, init) => (rd32(init, FX.ST) === 0 && rd32(init, FX.ST + 4) === 0x80000000 ? 0x0220 : 0x0200),
   // FFREE: "C0, C1, C2, C3 undefined" (SDM Vol. 2 FFREE); FFREEP likewise
   'ffree st(i)': () => 0x4700,
   'ffreep st(i)': () => 0x4700,
@@ -1108,7 +1138,7 @@ export function compareFp(fc: FpCase, o: OracleResult, e: EmuResult): string | n
     TOLERATED.unmaskedX87++;
     return null;
   }
-  const fswMask = FSW_MASKS[form.name]?.(hfsw, hf) ?? (trans ? 0x0200 : 0);
+  const fswMask = FSW_MASKS[form.name]?.(hfsw, hf, st.fx) ?? (trans ? 0x0200 : 0);
   if ((hfsw & ~fswMask) !== (efsw & ~fswMask)) return `FSW host ${hx(hfsw, 4)} emulator ${hx(efsw, 4)}`;
   if (hf[FX.FTW] !== ef[FX.FTW]) return `FTW host ${hx(hf[FX.FTW]!, 2)} emulator ${hx(ef[FX.FTW]!, 2)}`;
   // the FPU pointers: only when the case raised ES (MASKED table)
