@@ -25,7 +25,7 @@ import {
   S_MXCSR, S_XMM, XMM_STRIDE,
 } from '../../src/cpu/state.js';
 import {
-  FX, fxInitImage, HostCpuOracle, ORACLE_CODE_ADDR, ORACLE_SCRATCH_ADDR, ORACLE_SCRATCH_SIZE,
+  FX, fxInitImage, HostCpuOracle, ORACLE_CODE_ADDR, ORACLE_SCRATCH_ADDR,
   type OracleCase, type OracleResult,
 } from '../oracle/hostcpu.js';
 import { Rng } from './diff-core.js';
@@ -246,6 +246,7 @@ export const PENDING_UNITS: Partial<Record<Unit, string>> = {};
  */
 export const PENDING_FORMS: Record<string, string> = {
 };
+/** Helpers for PENDING_PATTERNS entries (kept for the next findings). */
 export const fswXor = (w: string): { h: number; e: number; x: number } | null => {
   const m = /^FSW host ([0-9a-f]+) emulator ([0-9a-f]+)/.exec(w);
   if (!m) return null;
@@ -334,7 +335,7 @@ function emit(st: FpCaseState, mode: number, pfx: number[], op: number[], reg: n
 
 /* ---- x87 ---- */
 
-interface X87Opts { push?: number; small?: boolean; memElem?: Elem; special?: Special; envMask?: [number, number][]; setup?: (g: Gen, st: FpCaseState) => void }
+interface X87Opts { push?: number; small?: boolean; special?: Special; envMask?: [number, number][]; setup?: (g: Gen, st: FpCaseState) => void }
 
 /** An x87 form with a memory operand: opcode byte + ModRM /ext. */
 function x87m(name: string, op: number, ext: number, width: number, elem: Elem, o: X87Opts = {}): void {
@@ -1282,4 +1283,3 @@ function hash(s: string): number {
   return h >>> 0;
 }
 
-export { ORACLE_SCRATCH_SIZE };
