@@ -85,6 +85,8 @@ export class CpuidPlatform {
    * advertised frequency; then the maximum basic leaf is 16H and 80000007H reports an invariant TSC.
    */
   tscLeaves: readonly number[] | null = null;
+  /** Logical processors in the package (one thread per core, one core per vCPU): leaf 0BH. */
+  logicalProcessors = 1;
 }
 
 const NO_PLATFORM = new CpuidPlatform();
@@ -106,7 +108,8 @@ export function cpuidModel(leaf: number, subleaf: number, apicId: number, out: C
   leaf >>>= 0;
   out.eax = out.ebx = out.ecx = out.edx = 0;
   const tsc = platform.tscLeaves;
-  const maxBasic = tsc !== null ? 0x16 : 0x7;
+  // leaf 0BH exists with the x2APIC (SDM Vol. 2A CPUID: x2APIC topology); 15H/16H with a clock TSC
+  const maxBasic = tsc !== null ? 0x16 : platform.apic ? 0xb : 0x7;
   if (leaf > maxBasic && leaf < 0x80000000) leaf = maxBasic;
   if (leaf > 0x80000008) leaf = maxBasic;
   switch (leaf) {
@@ -160,6 +163,27 @@ export function cpuidModel(leaf: number, subleaf: number, apicId: number, out: C
     case 0x80000008:
       out.eax = 0x3928; // 57 linear (LA57), 40 physical address bits
       return;
+    case 0xb: {
+      // x2APIC topology (Table 3-8, leaf 0BH): level 0 SMT with one thread per core, level 1 core
+      // with every vCPU a core of one package; EDX the x2APIC ID at every subleaf; leaves 8H-0AH and
+      // 0BH without a LAPIC read as zero (nothing implemented there)
+      if (!platform.apic) return;
+      out.edx = apicId >>> 0;
+      const sub = subleaf >>> 0;
+      if (sub === 0) {
+        out.eax = 0;
+        out.ebx = 1;
+        out.ecx = (1 << 8) | 0;
+      } else if (sub === 1) {
+        const n = Math.max(1, platform.logicalProcessors);
+        out.eax = n <= 1 ? 0 : 32 - Math.clz32(n - 1); // bits of the x2APIC ID below the package ID
+        out.ebx = n & 0xffff;
+        out.ecx = (2 << 8) | 1;
+      } else {
+        out.ecx = sub & 0xff; // level type 0: invalid, EAX = EBX = 0
+      }
+      return;
+    }
     case 0x15:
     case 0x16: {
       // only reachable with tscLeaves (maxBasic 16H); leaves 8H-14H report nothing implemented

@@ -55,13 +55,8 @@ export interface CpuCore {
   /** Interrupt-window and NMI-window exiting (SDM Vol. 3C §25.2) for the next run. */
   setWindowExits(interrupt: boolean, nmi: boolean): void;
   configure(pauseExiting: boolean, cpuidExitLeaves: readonly number[], tprThreshold: number, debugExits?: boolean): void;
-  /**
-   * The platform around the core (set once by the Machine): `apic` - a LAPIC outside the core owns
-   * IA32_APIC_BASE (RDMSR/WRMSR of it exit) and CPUID advertises APIC, x2APIC and TSC-deadline;
-   * `tsc` - the TSC follows the machine clock; `tscLeaves` - CPUID leaves 15H and 16H (8 values);
-   * `tpr` - the LAPIC's TPR as CR8; `ferr` - the board's FERR# line (IRQ 13 on a PC, SDM Vol. 1 §8.7).
-   */
-  attachPlatform?(apic: boolean, tsc: TscSource | null, tscLeaves: readonly number[] | null, tpr?: TprLink | null, ferr?: (() => void) | null): void;
+  /** The platform around the core, set once by the Machine (PlatformLinks). */
+  attachPlatform?(links: PlatformLinks): void;
   /** Host page `ppn` (hpa / 4096) was written outside the core (the memory assist): stale decoded code there. */
   codeWritten?(ppn: number): void;
   /**
@@ -80,6 +75,25 @@ export interface CpuCore {
   saveMsrs?(): number[];
   restoreMsrs?(values: readonly number[]): boolean;
   resetMsrs?(): void;
+}
+
+/** What the Machine connects a core to (CpuCore.attachPlatform). */
+export interface PlatformLinks {
+  /**
+   * A LAPIC outside the core owns IA32_APIC_BASE (RDMSR/WRMSR of it exit) and CPUID advertises
+   * APIC, x2APIC, TSC-deadline and the x2APIC topology leaf 0BH.
+   */
+  apic: boolean;
+  /** The TSC follows the machine clock. */
+  tsc: TscSource | null;
+  /** CPUID leaves 15H and 16H (8 values), or null. */
+  tscLeaves: readonly number[] | null;
+  /** The LAPIC's TPR as CR8 (SDM Vol. 3A §10.8.6.1). */
+  tpr: TprLink | null;
+  /** The board's FERR# line (IRQ 13 on a PC, SDM Vol. 1 §8.7.1). */
+  ferr: (() => void) | null;
+  /** Logical processors in the package (the machine's vCPUs), for CPUID leaf 0BH. */
+  logicalProcessors: number;
 }
 
 /** A pending completion in a snapshot: the exit's reason and the numbers the core needs. */

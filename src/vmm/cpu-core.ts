@@ -10,7 +10,7 @@
 import { Vcpu } from '../cpu/vcpu.js';
 import type { ExitRecord } from '../cpu/exit.js';
 import { InvalidArgumentError } from '../util/errors.js';
-import type { TprLink, TscSource } from '../cpu/system/system.js';
+import type { PlatformLinks } from './core.js';
 import type { PhysicalSpace, PhysResult } from '../cpu/phys.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { EptTranslation, TRANSLATE_OK, TRANSLATE_EPT_MISCONFIG } from '../memory/ept.js';
@@ -113,14 +113,15 @@ export class InterpreterCore implements CpuCore {
     this.vcpu.sys.tprThreshold = tprThreshold;
   }
 
-  attachPlatform(apic: boolean, tsc: TscSource | null, tscLeaves: readonly number[] | null, tpr: TprLink | null = null, ferr: (() => void) | null = null): void {
-    this.vcpu.onFerr = ferr;
+  attachPlatform(links: PlatformLinks): void {
+    this.vcpu.onFerr = links.ferr;
     const sys = this.vcpu.sys;
-    sys.tprLink = tpr;
-    sys.apicMsrExits = apic;
-    sys.platform.apic = apic;
-    sys.platform.tscLeaves = tscLeaves;
-    sys.tscSource = tsc;
+    sys.tprLink = links.tpr;
+    sys.apicMsrExits = links.apic;
+    sys.platform.apic = links.apic;
+    sys.platform.tscLeaves = links.tscLeaves;
+    sys.platform.logicalProcessors = links.logicalProcessors;
+    sys.tscSource = links.tsc;
   }
 
   codeWritten(ppn: number): void {

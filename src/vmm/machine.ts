@@ -312,7 +312,10 @@ export class Machine {
     for (const v of this.vcpus) {
       // FERR# (an x87 error with CR0.NE = 0) is wired to IRQ 13 on PC boards (SDM Vol. 1 §8.7.1)
       const chip = this.irqchip;
-      v.core.attachPlatform?.(chip !== null, new MachineTsc(this, v.id), leaves, chip ? chip.lapic(v.id) : null, chip ? () => chip.pulseIsaIrq(13) : null);
+      v.core.attachPlatform?.({
+        apic: chip !== null, tsc: new MachineTsc(this, v.id), tscLeaves: leaves, tpr: chip ? chip.lapic(v.id) : null,
+        ferr: chip ? () => chip.pulseIsaIrq(13) : null, logicalProcessors: this.vcpus.length,
+      });
       if (this.irqchip) v.apicBaseWriter = (value) => this.writeApicBase(v.id, value);
     }
   }

@@ -4,7 +4,7 @@
  * OSXSAVE, AES-NI or PCLMULQDQ. For each advertised SIMD level one instruction of it runs without #UD.
  */
 import { describe, expect, it } from 'vitest';
-import { CpuidResult, cpuidModel } from '../../src/cpu/cpuid.js';
+import { CpuidPlatform, CpuidResult, cpuidModel } from '../../src/cpu/cpuid.js';
 import { S_CR4, S_RIP } from '../../src/cpu/state.js';
 import { CODE_BASE, makeCpu } from './harness.js';
 
@@ -68,4 +68,30 @@ describe('instructions of features not advertised raise #UD', () => {
       expect(m.cpu.state.u32[S_RIP]).toBe(CODE_BASE);
     });
   }
+});
+
+describe('CPUID leaf 0BH (x2APIC topology, SDM Vol. 2A CPUID Table 3-8)', () => {
+  it('exists with a LAPIC: SMT level of one thread, core level of every vCPU, EDX the x2APIC ID', () => {
+    const p = new CpuidPlatform();
+    p.apic = true;
+    p.logicalProcessors = 3;
+    const r = new CpuidResult();
+    cpuidModel(0, 0, 2, r, p);
+    expect(r.eax).toBeGreaterThanOrEqual(0xb);
+    cpuidModel(0xb, 0, 2, r, p);
+    // level 0: shift 0, 1 logical processor, level number 0, type 1 (SMT)
+    expect([r.eax, r.ebx, r.ecx, r.edx]).toEqual([0, 1, 0x100, 2]);
+    cpuidModel(0xb, 1, 2, r, p);
+    // level 1: shift = ceil(log2(3)) = 2, 3 logical processors, level number 1, type 2 (core)
+    expect([r.eax, r.ebx, r.ecx, r.edx]).toEqual([2, 3, 0x201, 2]);
+    cpuidModel(0xb, 2, 2, r, p);
+    // past the last level: type 0 (invalid), EAX = EBX = 0, ECX[7:0] = the subleaf
+    expect([r.eax, r.ebx, r.ecx, r.edx]).toEqual([0, 0, 2, 2]);
+  });
+
+  it('without a LAPIC the maximum basic leaf stays 7', () => {
+    const r = new CpuidResult();
+    cpuidModel(0, 0, 0, r);
+    expect(r.eax).toBe(7);
+  });
 });
