@@ -509,6 +509,16 @@ describe('host-CPU oracle: x87/SSE state (OXC2 records)', () => {
     expect(Array.from(f.subarray(FX.XMM + 16, FX.XMM + 256))).toEqual(Array.from(img.subarray(FX.XMM + 16, FX.XMM + 256)));
   });
 
+  it('the state reaches 16-bit protected mode too: FLD1; FADDP there gives 2.5 from ST(0) = 1.5', () => {
+    const img = fxInitImage();
+    put16(img, FX.FSW, 7 << 11);
+    img[FX.FTW] = 0x80;
+    putSt(img, 0, 0xc000_0000_0000_0000n, 0x3fff);
+    const r = run1({ mode: 16, code: [0xd9, 0xe8, 0xde, 0xc1], fxsave: img });
+    expect(r.outcome).toBe('completed');
+    expect(stOf(r.fxsave!, 0)).toEqual([0xa000_0000_0000_0000n, 0x4000]);
+  });
+
   it('an unmasked x87 zero divide is pending after FDIV and raises #MF (SIGFPE) at the next FWAIT', () => {
     const img = fxInitImage();
     put16(img, FX.FCW, 0x37b); // ZM = 0
