@@ -13,16 +13,19 @@ import { AF, CF, OF, PF, SF, ZF, S_XMM } from '../state.js';
 import { setStatus } from '../flags.js';
 import { C_NEXT } from './cpu.js';
 
-// element views of the two sources (filled by `elements`)
+// element copies of the two sources (filled by `elements`) and typed views of a 16-byte scratch
 const E1 = new Int32Array(16), E2 = new Int32Array(16);
+const S = new Uint32Array(4);
+const S8 = new Uint8Array(S.buffer), Ss8 = new Int8Array(S.buffer);
+const S16 = new Uint16Array(S.buffer), Ss16 = new Int16Array(S.buffer);
 
 function elements(t: Uint32Array, out: Int32Array, words: boolean, signed: boolean): void {
-  const n = words ? 8 : 16;
-  for (let k = 0; k < n; k++) {
-    const sh = words ? (k & 1) * 16 : (k & 3) * 8;
-    const v = (t[words ? k >> 1 : k >> 2]! >>> sh) & (words ? 0xffff : 0xff);
-    out[k] = signed ? (words ? (v << 16) >> 16 : (v << 24) >> 24) : v;
-  }
+  S[0] = t[0]!; S[1] = t[1]!; S[2] = t[2]!; S[3] = t[3]!;
+  if (words) {
+    if (signed) for (let k = 0; k < 8; k++) out[k] = Ss16[k]!;
+    else for (let k = 0; k < 8; k++) out[k] = S16[k]!;
+  } else if (signed) for (let k = 0; k < 16; k++) out[k] = Ss8[k]!;
+  else for (let k = 0; k < 16; k++) out[k] = S8[k]!;
 }
 
 /** Explicit length from a 32-bit (or 64-bit: hi) register: |value| saturated to n (§4.1.3). */
