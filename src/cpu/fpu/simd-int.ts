@@ -36,12 +36,28 @@ const W8 = new Uint8Array(W.buffer);
   if (new Uint8Array(t.buffer)[0] !== 1) throw new Error('simd-int: a little-endian host is required');
 }
 
-/** CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) byte table (SDM Vol. 2 CRC32). */
-const CRC_T = new Uint32Array(256);
+/**
+ * CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) tables (SDM Vol. 2 CRC32): CRC_T[0..255] the
+ * byte table, CRC_T[256 * j + n] the CRC of byte n followed by j zero bytes ("slicing by 4": a dword
+ * in one step of four lookups).
+ */
+const CRC_T = new Uint32Array(1024);
 for (let n = 0; n < 256; n++) {
   let c = n;
   for (let k = 0; k < 8; k++) c = (c & 1) !== 0 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
   CRC_T[n] = c >>> 0;
+}
+for (let n = 0; n < 256; n++) {
+  for (let j = 1; j < 4; j++) {
+    const p = CRC_T[256 * (j - 1) + n]!;
+    CRC_T[256 * j + n] = (p >>> 8) ^ CRC_T[p & 0xff]!;
+  }
+}
+
+/** CRC-32C of the dword v (little-endian byte order) onto c. */
+function crcDword(c: number, v: number): number {
+  c ^= v;
+  return (CRC_T[768 + (c & 0xff)]! ^ CRC_T[512 + ((c >>> 8) & 0xff)]! ^ CRC_T[256 + ((c >>> 16) & 0xff)]! ^ CRC_T[c >>> 24]!) >>> 0;
 }
 
 /**
@@ -547,7 +563,10 @@ function binary(cpu: FpuCpu, d: DI): number {
     case 40 /* Crc32 */: {
       if (!load(cpu, d, 1, B, w)) return C_FAULT;
       let c = u[2 * (i.reg0 & 15)]!;
-      for (let k = 0; k < w; k++) c = CRC_T[(c ^ B8[k]!) & 0xff]! ^ (c >>> 8);
+      if (w >= 4) {
+        c = crcDword(c, B[0]!);
+        if (w === 8) c = crcDword(c, B[1]!);
+      } else for (let k = 0; k < w; k++) c = CRC_T[(c ^ B8[k]!) & 0xff]! ^ (c >>> 8);
       writeGpr(u, i.reg0, c, 0);
       return C_NEXT;
     }
