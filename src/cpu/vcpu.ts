@@ -1725,6 +1725,13 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
         return execX87(this, d);
       case Op.Simd:
         if (d.hasMem) this.lin(d);
+        else if (d.i.opKind0 === OpKind.StrSrcDi) {
+          // MASKMOVQ/MASKMOVDQU store at seg:rDI (DS, overridable): the implicit operand gets the
+          // same address formation and limit/type checks as an explicit one (SDM MASKMOVDQU)
+          const u = this.u;
+          this.linOf(d.i.segment < 0 ? 3 : d.i.segment, d.asz === 16 ? u[14]! & 0xffff : u[14]!, d.asz === 64 ? u[15]! : 0, d.asz,
+            d.i.reg1 >> 5 === 11 ? 16 : 8, true);
+        }
         return execSimd(this, d);
       case Op.Invalid:
         // AVX (VexUnsupported) and undefined encodings: #UD; CR0.EM/TS still decide #NM first for

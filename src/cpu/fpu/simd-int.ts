@@ -12,7 +12,7 @@
  */
 import type { DI } from '../block.js';
 import { Mnemonic, OpKind } from '../decoder/insn.js';
-import { CF, OF, PF, AF, SF, ZF, S_FPR, S_FSW, S_FTW, S_XMM, S_SEG, SEG_STRIDE, SEG_BASE, SEG_BASE_HI } from '../state.js';
+import { CF, OF, PF, AF, SF, ZF, S_FPR, S_FSW, S_FTW, S_XMM } from '../state.js';
 import { setStatus } from '../flags.js';
 import { C_FAULT, C_NEXT, V_UD, type FpuCpu } from './cpu.js';
 import { pcmpStr } from './simd-str.js';
@@ -493,25 +493,11 @@ export function execSimdInt(cpu: FpuCpu, d: DI): number {
  */
 function maskmov(cpu: FpuCpu, d: DI): number {
   const i = d.i;
-  const u = cpu.u;
   load(cpu, d, 1, A, 16);
   load(cpu, d, 2, B, 16);
   const nb = (i.reg1 >> 5) === RC_XMM ? 16 : 8;
-  // linear address of seg:rDI at the address size
-  const seg = i.segment < 0 ? 3 : i.segment;
-  const so = S_SEG + seg * SEG_STRIDE;
-  let lo = u[14]!, hi = 0;
-  if (i.addrSize === 16) lo &= 0xffff;
-  else if (i.addrSize === 64) hi = u[15]!;
-  if (cpu.codeMode === 64) {
-    if (seg >= 4) {
-      const s = lo + u[so + SEG_BASE]!;
-      hi = (hi + u[so + SEG_BASE_HI]! + (s >= 0x100000000 ? 1 : 0)) >>> 0;
-      lo = s >>> 0;
-    }
-  } else {
-    lo = (lo + u[so + SEG_BASE]!) >>> 0;
-  }
+  // the interpreter formed seg:rDI (with its limit and type checks) as the memory operand's address
+  const lo = cpu.memLo, hi = cpu.memHi;
   let any = false;
   for (let k = 0; k < nb; k++) if ((B8[k]! & 0x80) !== 0) any = true;
   if (!any) return C_NEXT;

@@ -281,6 +281,22 @@ describe('MASKMOVQ addressing outside 64-bit mode', () => {
       expect(Array.from(mc.mem.slice(where, where + 4))).toEqual([0x11, 0, 0x33, 0]);
     }
   });
+  it('checks the DS limit over all 8 bytes and the segment type (SDM MASKMOVQ: #GP(0))', async () => {
+    const { DS, dataAttr } = await import('../../../src/cpu/state.js');
+    // DS limit 0x103: bytes 0x100..0x107 straddle it; a read-only DS (type 1) refuses the store
+    for (const [limit, attr] of [[0x103, dataAttr(32)], [0xffffffff, (dataAttr(32) & ~0xf) | 0x1]] as const) {
+      const mc = machine(32, '0f f7 ca');
+      mc.cpu.state.setSegment(DS, 0x10, 0x10000, 0, limit, attr);
+      mc.cpu.updateMode();
+      setMm(mc, 1, [0x44332211, 0x88776655]);
+      setMm(mc, 2, [0x80, 0]); // only byte 0 selected: still the 8-byte operand is checked
+      setGpr(mc, 7, 0x100);
+      const r = go(mc);
+      expect(r.end).toBe('exception:13');
+      expect(r.errorCode).toBe(0);
+      expect(mc.mem[0x10100]).toBe(0);
+    }
+  });
   it('uses DI only in 16-bit addressing', () => {
     const mc = machine(16, '0f f7 ca');
     setMm(mc, 1, [0x000000aa, 0]);
