@@ -368,7 +368,7 @@ export const FORMS: readonly Form[] = forms;
 /* ---------------- the emulator side ---------------- */
 
 /** Guest-physical space = the oracle's map: code page R+X at ORACLE_CODE_ADDR, 8 KiB scratch R+W. */
-class OracleSpace implements PhysicalSpace {
+export class OracleSpace implements PhysicalSpace {
   generation = 0;
   constructor(readonly host: HostMemory, readonly codeHpa: number, readonly scratchHpa: number) {}
   translate(lo: number, hi: number, _acc: number, out: PhysResult): boolean {

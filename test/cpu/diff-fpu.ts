@@ -16,7 +16,6 @@
  * Vol. 2 instruction pages for the encodings; Vol. 3A Table 2-2 and 6.15 for the exceptions.
  */
 import { HostMemory } from '../../src/memory/host.js';
-import { ACC_FETCH, ACC_READ, ACC_WRITE, type PhysicalSpace, type PhysResult } from '../../src/cpu/phys.js';
 import { Vcpu } from '../../src/cpu/vcpu.js';
 import { getFlags, setFlags } from '../../src/cpu/flags.js';
 import {
@@ -28,7 +27,7 @@ import {
   FX, fxInitImage, HostCpuOracle, ORACLE_CODE_ADDR, ORACLE_SCRATCH_ADDR,
   type OracleCase, type OracleResult,
 } from '../oracle/hostcpu.js';
-import { Rng } from './diff-core.js';
+import { OracleSpace, Rng } from './diff-core.js';
 
 export { Rng };
 
@@ -884,24 +883,6 @@ forms.push({
 export const FP_FORMS: readonly FpForm[] = forms;
 
 /* ================= the emulator side ================= */
-
-class OracleSpace implements PhysicalSpace {
-  generation = 0;
-  constructor(readonly host: HostMemory, readonly codeHpa: number, readonly scratchHpa: number) {}
-  translate(lo: number, hi: number, _acc: number, out: PhysResult): boolean {
-    const page = lo - (lo & 0xfff);
-    out.misconfig = false;
-    out.entryPerm = 0;
-    if (hi !== 0) return false;
-    if (page === ORACLE_CODE_ADDR) { out.hpa = this.codeHpa; out.perm = ACC_READ | ACC_FETCH; return true; }
-    if (page === ORACLE_SCRATCH_ADDR || page === ORACLE_SCRATCH_ADDR + 0x1000) {
-      out.hpa = this.scratchHpa + (page - ORACLE_SCRATCH_ADDR);
-      out.perm = ACC_READ | ACC_WRITE;
-      return true;
-    }
-    return false;
-  }
-}
 
 const CR0_MP = 1 << 1, CR0_ET = 1 << 4, CR0_NE = 1 << 5;
 const CR4_OSFXSR = 1 << 9, CR4_OSXMMEXCPT = 1 << 10;

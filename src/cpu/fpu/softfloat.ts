@@ -191,36 +191,32 @@ function isNan(c: number): boolean { return c === CLS_QNAN || c === CLS_SNAN; }
  * Two-operand NaN result (SDM Vol. 1 Table 4-7), at least one of a/b a NaN. SSE: the first source
  * operand that is a NaN, quieted. x87: a QNaN over an SNaN; two of the same kind: the larger
  * significand (equal: the positive one); quieted.
+ * nanFromA decides whether the result comes from operand a: `cmp` orders the two significands without
+ * their quiet bits (> 0: a's is larger), `aPositive` breaks a tie. Raises IE for an SNaN operand.
  */
-function nan2_32(e: FpEnv, a: number, ca: number, b: number, cb: number): number {
+function nanFromA(e: FpEnv, ca: number, cb: number, cmp: number, aPositive: boolean): boolean {
   if (ca === CLS_SNAN || cb === CLS_SNAN) e.flags |= FE_INVALID;
-  let r: number;
-  if (!isNan(cb)) r = a;
-  else if (!isNan(ca)) r = b;
-  else if (!e.x87) r = a;
-  else if (ca !== cb) r = ca === CLS_QNAN ? a : b;
-  else {
-    const ma = a & 0x3fffff, mb = b & 0x3fffff;
-    r = ma > mb ? a : mb > ma ? b : (a >>> 31) === 0 ? a : b;
-  }
   e.c1 = 0;
+  if (!isNan(cb)) return true;
+  if (!isNan(ca)) return false;
+  if (!e.x87) return true;
+  if (ca !== cb) return ca === CLS_QNAN;
+  return cmp !== 0 ? cmp > 0 : aPositive;
+}
+
+/** Orders two 64-bit significands given as (hi, lo) uint32 halves: -1, 0 or 1. */
+function cmp2(ahi: number, alo: number, bhi: number, blo: number): number {
+  return ahi !== bhi ? (ahi > bhi ? 1 : -1) : alo !== blo ? (alo > blo ? 1 : -1) : 0;
+}
+
+function nan2_32(e: FpEnv, a: number, ca: number, b: number, cb: number): number {
+  const ma = a & 0x3fffff, mb = b & 0x3fffff;
+  const r = nanFromA(e, ca, cb, ma > mb ? 1 : mb > ma ? -1 : 0, (a >>> 31) === 0) ? a : b;
   return (e.lo = (r | 0x400000) >>> 0);
 }
 
 function nan2_64(e: FpEnv, alo: number, ahi: number, ca: number, blo: number, bhi: number, cb: number): void {
-  if (ca === CLS_SNAN || cb === CLS_SNAN) e.flags |= FE_INVALID;
-  let useA: boolean;
-  if (!isNan(cb)) useA = true;
-  else if (!isNan(ca)) useA = false;
-  else if (!e.x87) useA = true;
-  else if (ca !== cb) useA = ca === CLS_QNAN;
-  else {
-    const ma = ahi & 0x7ffff, mb = bhi & 0x7ffff;
-    if (ma !== mb) useA = ma > mb;
-    else if (alo !== blo) useA = alo > blo;
-    else useA = (ahi >>> 31) === 0;
-  }
-  e.c1 = 0;
+  const useA = nanFromA(e, ca, cb, cmp2(ahi & 0x7ffff, alo >>> 0, bhi & 0x7ffff, blo >>> 0), (ahi >>> 31) === 0);
   e.se = 0;
   if (useA) { e.lo = alo; e.hi = (ahi | 0x80000) >>> 0; }
   else { e.lo = blo; e.hi = (bhi | 0x80000) >>> 0; }
@@ -228,19 +224,7 @@ function nan2_64(e: FpEnv, alo: number, ahi: number, ca: number, blo: number, bh
 
 function nan2_80(e: FpEnv, alo: number, ahi: number, ase: number, ca: number,
                  blo: number, bhi: number, bse: number, cb: number): void {
-  if (ca === CLS_SNAN || cb === CLS_SNAN) e.flags |= FE_INVALID;
-  let useA: boolean;
-  if (!isNan(cb)) useA = true;
-  else if (!isNan(ca)) useA = false;
-  else if (!e.x87) useA = true;
-  else if (ca !== cb) useA = ca === CLS_QNAN;
-  else {
-    const ma = ahi & 0x3fffffff, mb = bhi & 0x3fffffff;
-    if (ma !== mb) useA = ma > mb;
-    else if (alo !== blo) useA = alo > blo;
-    else useA = (ase & 0x8000) === 0;
-  }
-  e.c1 = 0;
+  const useA = nanFromA(e, ca, cb, cmp2(ahi & 0x3fffffff, alo >>> 0, bhi & 0x3fffffff, blo >>> 0), (ase & 0x8000) === 0);
   if (useA) { e.lo = alo; e.hi = (ahi | 0x40000000) >>> 0; e.se = ase; }
   else { e.lo = blo; e.hi = (bhi | 0x40000000) >>> 0; e.se = bse; }
 }
