@@ -179,6 +179,8 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
    */
   private watch = false;
   private watchBits = 0;
+  /** The instruction running in the debug path will take a single-step trap (TF was set before it). */
+  private stepping = false;
   /** The fault of a poisoned access (aHi = 0xFFFFFFFF outside 64-bit mode): #GP or #SS. */
   private limitVec = 0;
   /** Canonical-address check of the high dword: (hi + canonAdd) >>> 0 < canonLim (48- or 57-bit, CR4.LA57). */
@@ -584,7 +586,9 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     this.watchBits = 0;
     sys.watch = watch;
     sys.watchBits = 0;
+    this.stepping = tf;
     const r = this.execBlock(blk, 1);
+    this.stepping = false;
     this.watch = false;
     sys.watch = false;
     if (this.retired === before) return r; // faulted: delivered (0) or an exit (1); no trap
@@ -2810,9 +2814,10 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
       const z = this.decCount(asz);
       if ((kind === 1 || kind === 4) && (rep === 1 ? !getZF(u) : getZF(u))) break;
       if (z) break;
-      if (this.watchBits !== 0) {
-        // a data breakpoint hit: the #DB trap comes after this iteration, RIP on the instruction
-        // for the remaining ones (SDM Vol. 3A §17.3.1.2)
+      if (this.watchBits !== 0 || this.stepping) {
+        // a data breakpoint hit, or TF: the #DB trap comes after this iteration, RIP on the
+        // instruction for the remaining ones (SDM Vol. 3A §17.3.1.2; a single step executes one
+        // iteration of a repeated string instruction, as a debugger's stepi shows)
         this.retired += iter - 1;
         this.setRipAt(d.start);
         return C_JUMP;

@@ -228,6 +228,20 @@ describe('data breakpoints on implicit operands (SDM Vol. 3A 17.2.4-17.2.5, 17.3
     expect(r.run().reason).toBe('hlt'); // the remaining iterations do not hit
     expect([r.cpu.state.u32[14], r.cpu.state.u32[2]]).toEqual([0x9010, 0]);
   });
+  it('TF single-steps a REP string one iteration at a time, RIP on the instruction until the last', () => {
+    const r = rig();
+    r.code([...movEdi(0x9000), ...movEcx(3), 0xf3, 0xaa, ...HLT]);
+    const u = r.cpu.state.u32;
+    const rep = CODE + 10;
+    expect(r.run(2).reason).toBe('budget'); // the two MOVs, TF still clear
+    u[34] = (u[34]! | 0x100) >>> 0; // TF
+    for (const [edi, ecx, rip] of [[0x9001, 2, rep], [0x9002, 1, rep], [0x9003, 0, rep + 2]]) {
+      expectFault(r.run(), 1);
+      expect(r.cpu.state.u32[S_DR6]! & 0x4000).toBe(0x4000); // BS
+      expect([u[14], u[2], u[S_RIP]]).toEqual([edi, ecx, rip]);
+      r.cpu.state.u32[S_DR6] = 0xffff0ff0;
+    }
+  });
   it('the last iteration of a REP string traps with RIP at the next instruction', () => {
     const r = rig();
     bp(r, 0, 0x9003, W, L1);
