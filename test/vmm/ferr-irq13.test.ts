@@ -4,7 +4,7 @@
  * IRQ 13 on the slave 8259 (with CR0.NE = 1 the same instruction raises #MF instead: fixture
  * exc_fpu and test/cpu/fpu/x87.test.ts).
  */
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { TestGuest, HARNESS_PORTS } from '../../src/testing.js';
 
 const SYNC = [0xba, HARNESS_PORTS.SYNC & 0xff, HARNESS_PORTS.SYNC >> 8, 0x66, 0xef]; // mov dx, port; out dx, eax (16-bit code)
