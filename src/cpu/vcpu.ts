@@ -2772,6 +2772,10 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     const bits = size * 8;
     let iter = 0;
     const limit = this.budgetLeft;
+    // REP MOVS/STOS forward through flat segments, nothing watching single iterations: whole runs
+    // of elements inside one source and one destination page at once (bulkString)
+    const bulk = rep !== 0 && (kind === 0 || kind === 2) && delta > 0 && !this.watch && !this.stepping &&
+      (this.mode === 64 || (this.segChk[0] === 0 && (kind === 2 || this.segChk[srcSeg] === 0)));
     for (;;) {
       if (rep !== 0) {
         if (this.countZero(asz)) break;
@@ -2780,6 +2784,14 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
           u[S_RIP] = this.bLo + d.start; // stay on the instruction
           this.setRipAt(d.start);
           return C_JUMP;
+        }
+        if (bulk) {
+          const done = this.bulkString(kind, size, asz, srcSeg, limit - iter);
+          if (done < 0) return this.stringFault(iter);
+          if (done > 0) {
+            iter += done;
+            continue;
+          }
         }
       }
       let v = 0, vh = 0;
@@ -2826,6 +2838,72 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
     if (iter > 1) this.retired += iter - 1;
     if (rep !== 0) return this.fallThrough(d);
     return C_NEXT;
+  }
+
+  /**
+   * Up to `maxIter` iterations of REP MOVS (kind 0) or REP STOS (kind 2) with DF = 0 in one step:
+   * the elements that lie wholly inside the current source page and destination page (and before
+   * the index register wraps at the address size) are copied or filled through the soft TLB's host
+   * view, then rSI/rDI/rCX advance as that many single iterations would leave them. Translation
+   * faults are raised in the order one iteration raises them (source read, then destination write).
+   * Returns the iterations done, 0 to let the element path do the next one (a page-straddling
+   * element, a forward overlap whose element-by-element result differs from a block copy, or fewer
+   * than 2 elements), or -1 after a fault.
+   */
+  private bulkString(kind: number, size: number, asz: number, srcSeg: number, maxIter: number): number {
+    const u = this.u;
+    let n = asz === 64 ? (u[3] !== 0 ? maxIter : u[2]!) : asz === 32 ? u[2]! : u[2]! & 0xffff;
+    if (n > maxIter) n = maxIter;
+    if (n < 2) return 0;
+    const wrap = asz === 64 ? Infinity : asz === 32 ? TWO32 : 0x10000;
+    let sArr: Uint8Array | null = null, sOff = 0;
+    if (kind === 0) {
+      const si = asz === 16 ? u[12]! & 0xffff : u[12]!;
+      this.linOf(srcSeg, si, asz === 64 ? u[13]! : 0, asz, size, false);
+      const lo = this.aLo, hi = this.aHi;
+      n = Math.min(n, Math.floor((4096 - (lo & 0xfff)) / size), Math.floor((wrap - si) / size));
+      if (n < 2) return 0;
+      const t = (lo >>> 12) & TLB_MASK;
+      if (this.tagR[t] !== hi * 1048576 + (lo >>> 12) && !this.fillRW(lo, hi, ACC_READ)) return -1;
+      sArr = this.tBytes[t]!;
+      sOff = this.tOff[t]! + (lo & 0xfff);
+    }
+    const di = asz === 16 ? u[14]! & 0xffff : u[14]!;
+    this.linOf(0, di, asz === 64 ? u[15]! : 0, asz, size, true);
+    const lo = this.aLo, hi = this.aHi;
+    n = Math.min(n, Math.floor((4096 - (lo & 0xfff)) / size), Math.floor((wrap - di) / size));
+    if (n < 2) return 0;
+    const t = (lo >>> 12) & TLB_MASK;
+    // a page holding decoded code is never in tagW (codePage): the fill below invalidates it first
+    if (this.tagW[t] !== hi * 1048576 + (lo >>> 12) && !this.fillRW(lo, hi, ACC_WRITE)) return -1;
+    const dArr = this.tBytes[t]!;
+    const dOff = this.tOff[t]! + (lo & 0xfff);
+    const len = n * size;
+    if (sArr !== null) {
+      // element-by-element forward copying into a range that starts inside the source repeats the
+      // pattern; a block copy would not: leave that to the element path
+      if (sArr === dArr && dOff > sOff && dOff < sOff + len) return 0;
+      dArr.set(sArr.subarray(sOff, sOff + len), dOff);
+      this.stepIndex(6, asz, len);
+    } else if (size === 1) {
+      dArr.fill(u[0]! & 0xff, dOff, dOff + len);
+    } else {
+      const v = this.tView[t]!;
+      const a = u[0]!, b = u[1]!;
+      for (let p = dOff, end = dOff + len; p < end; p += size) {
+        if (size === 2) v.setUint16(p, a, true);
+        else { v.setUint32(p, a, true); if (size === 8) v.setUint32(p + 4, b, true); }
+      }
+    }
+    this.stepIndex(7, asz, len);
+    // rCX -= n at the address size (n <= the count, so no borrow below zero)
+    if (asz === 64) {
+      const c = u[2]! - n;
+      if (c < 0) u[3] = u[3]! - 1;
+      u[2] = c;
+    } else if (asz === 32) { u[2] = u[2]! - n; u[3] = 0; }
+    else u[2] = (u[2]! & 0xffff0000) | ((u[2]! - n) & 0xffff);
+    return n;
   }
 
   private stringFault(iter: number): number {
