@@ -11,6 +11,7 @@
 import { HostMemory } from '../../src/memory/host.js';
 import { ACC_FETCH, ACC_READ, ACC_WRITE, type PhysicalSpace, type PhysResult } from '../../src/cpu/phys.js';
 import { Vcpu } from '../../src/cpu/vcpu.js';
+import type { VcpuExit } from '../../src/cpu/exit.js';
 import { getFlags, setFlags } from '../../src/cpu/flags.js';
 import { CS, DS, ES, FS, GS, SS, S_CR0, S_EFER, S_RIP, CR0_PE, EFER_LMA, EFER_LME, codeAttr, dataAttr, CF, PF, AF, ZF, SF, OF, DF } from '../../src/cpu/state.js';
 import { HostCpuOracle, ORACLE_CODE_ADDR, ORACLE_SCRATCH_ADDR, ORACLE_SCRATCH_SIZE, type OracleCase, type OracleResult } from '../oracle/hostcpu.js';
@@ -367,6 +368,24 @@ export const FORMS: readonly Form[] = forms;
 
 /* ---------------- the emulator side ---------------- */
 
+/**
+ * The GPRs as the oracle reports them (modes 32/16: low halves, R8-R15 zero) and the outcome of a
+ * case that ran from ORACLE_CODE_ADDR: the HLT after the code raises #GP at CPL 3, so reaching it
+ * (as HLT or that #GP) means the code completed; any other exception is the case's fault.
+ */
+export function caseOutcome(u: Uint32Array, mode: number, e: VcpuExit, codeLength: number): { outcome: 'completed' | 'fault'; vector: number; gprs: bigint[] } {
+  const gprs: bigint[] = [];
+  for (let r = 0; r < 16; r++) gprs.push(mode === 64 ? (BigInt(u[2 * r + 1]!) << 32n) | BigInt(u[2 * r]!) : r >= 8 ? 0n : BigInt(u[2 * r]!));
+  let outcome: 'completed' | 'fault' = 'fault';
+  let vector = -1;
+  const end = ORACLE_CODE_ADDR + codeLength;
+  if ((e.reason === 'hlt' || (e.reason === 'exception' && e.vector === 13)) && e.ripLo === end && e.ripHi === 0) outcome = 'completed';
+  else if (e.reason === 'exception') vector = e.vector;
+  else if (e.reason === 'ept-violation') vector = 14;
+  else if (e.reason === 'hlt') vector = 13; // HLT reached elsewhere: CPL 3 would #GP
+  return { outcome, vector, gprs };
+}
+
 /** Guest-physical space = the oracle's map: code page R+X at ORACLE_CODE_ADDR, 8 KiB scratch R+W. */
 export class OracleSpace implements PhysicalSpace {
   generation = 0;
@@ -431,16 +450,7 @@ export class Emulator {
     u[48 + 5 * CS] = mode === 64 ? 0x33 : 0x23;
     cpu.updateMode();
     const e = cpu.run({ maxInstructions: 100000 });
-    const gprs: bigint[] = [];
-    for (let r = 0; r < 16; r++) gprs.push(mode === 64 ? (BigInt(u[2 * r + 1]!) << 32n) | BigInt(u[2 * r]!) : r >= 8 ? 0n : BigInt(u[2 * r]!));
-    let outcome: 'completed' | 'fault' = 'fault';
-    let vector = -1;
-    const end = ORACLE_CODE_ADDR + c.code.length;
-    // the HLT after the code raises #GP at CPL 3: reaching it means the code completed
-    if ((e.reason === 'hlt' || (e.reason === 'exception' && e.vector === 13)) && e.ripLo === end && e.ripHi === 0) outcome = 'completed';
-    else if (e.reason === 'exception') vector = e.vector;
-    else if (e.reason === 'ept-violation') vector = 14;
-    else if (e.reason === 'hlt') vector = 13; // HLT reached elsewhere: CPL 3 would #GP
+    const { outcome, vector, gprs } = caseOutcome(u, mode, e, c.code.length);
     return { outcome, vector, gprs, rflags: getFlags(u), scratch: this.scratch, rip: (BigInt(u[S_RIP + 1]!) << 32n) | BigInt(u[S_RIP]!) };
   }
 }

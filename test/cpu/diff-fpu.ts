@@ -27,7 +27,7 @@ import {
   FX, fxInitImage, HostCpuOracle, ORACLE_CODE_ADDR, ORACLE_SCRATCH_ADDR,
   type OracleCase, type OracleResult,
 } from '../oracle/hostcpu.js';
-import { OracleSpace, Rng } from './diff-core.js';
+import { OracleSpace, Rng, caseOutcome } from './diff-core.js';
 
 export { Rng };
 
@@ -940,15 +940,7 @@ export class FpEmulator {
     cpu.updateMode();
     cpu.flushCodeCache();
     const e = cpu.run({ maxInstructions: 1000 });
-    const gprs: bigint[] = [];
-    for (let r = 0; r < 16; r++) gprs.push(mode === 64 ? (BigInt(u[2 * r + 1]!) << 32n) | BigInt(u[2 * r]!) : r >= 8 ? 0n : BigInt(u[2 * r]!));
-    let outcome: 'completed' | 'fault' = 'fault';
-    let vector = -1;
-    const end = ORACLE_CODE_ADDR + c.code.length;
-    if ((e.reason === 'hlt' || (e.reason === 'exception' && e.vector === 13)) && e.ripLo === end && e.ripHi === 0) outcome = 'completed';
-    else if (e.reason === 'exception') vector = e.vector;
-    else if (e.reason === 'ept-violation') vector = 14;
-    else if (e.reason === 'hlt') vector = 13;
+    const { outcome, vector, gprs } = caseOutcome(u, mode, e, c.code.length);
     storeFx(u, this.fxOut);
     return { outcome, vector, gprs, rflags: getFlags(u), scratch: this.scratch, fx: this.fxOut };
   }

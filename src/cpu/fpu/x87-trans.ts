@@ -170,11 +170,12 @@ function expm1(th: number, tl: number): void {
   H = sh; L = sl;
 }
 
-/** 2 * atanh(s) = ln((1 + s) / (1 - s)) for |s| < ~0.2. */
-function atanh2(sh: number, sl: number): void {
-  ddMul(sh, sl, sh, sl);
-  const qh = H, ql = L;
-  let rh = sh, rl = sl, ph = sh, pl = sl;
+/**
+ * x + x^3 q/3 + x^5 q^2/5 + ... in double-double (q = x^2 gives atanh, q = -x^2 atan), summed until a
+ * term is below 2^-110 of the sum; the result in H, L.
+ */
+function oddSeries(xh: number, xl: number, qh: number, ql: number): void {
+  let rh = xh, rl = xl, ph = xh, pl = xl;
   for (let k = 3; k < 200; k += 2) {
     ddMul(ph, pl, qh, ql); ph = H; pl = L;
     ddDiv(ph, pl, k, 0);
@@ -182,7 +183,14 @@ function atanh2(sh: number, sl: number): void {
     ddAdd(rh, rl, th, tl); rh = H; rl = L;
     if (Math.abs(th) < Math.abs(rh) * 2 ** -110) break;
   }
-  H = 2 * rh; L = 2 * rl;
+  H = rh; L = rl;
+}
+
+/** 2 * atanh(s) = ln((1 + s) / (1 - s)) for |s| < ~0.2. */
+function atanh2(sh: number, sl: number): void {
+  ddMul(sh, sl, sh, sl);
+  oddSeries(sh, sl, H, L);
+  H *= 2; L *= 2;
 }
 
 /** ln(m) for m = (ah, al) in [1, 2): m reduced to [sqrt(1/2), sqrt(2)), then 2 atanh((m-1)/(m+1)). Adds k*ln2 to the exponent count in `lnK`. */
@@ -207,16 +215,8 @@ function atan01(zh: number, zl: number): void {
     ddDiv(zh, zl, H, L); zh = H; zl = L;
   }
   ddMul(zh, zl, zh, zl);
-  const qh = -H, ql = -L;
-  let rh = zh, rl = zl, ph = zh, pl = zl;
-  for (let k = 3; k < 200; k += 2) {
-    ddMul(ph, pl, qh, ql); ph = H; pl = L;
-    ddDiv(ph, pl, k, 0);
-    const th = H, tl = L;
-    ddAdd(rh, rl, th, tl); rh = H; rl = L;
-    if (Math.abs(th) < Math.abs(rh) * 2 ** -110) break;
-  }
-  H = 4 * rh; L = 4 * rl;
+  oddSeries(zh, zl, -H, -L);
+  H *= 4; L *= 4;
 }
 
 /** sin (cosine = false) or cos of r, |r| <= pi/4, by Taylor series. */
