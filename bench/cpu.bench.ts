@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Vcpu } from '../src/cpu/vcpu.js';
-import { longModeVcpu, resetLongMode, runToHlt } from './guest.js';
+import { longModeVcpu, reportMips, resetLongMode, runToHlt } from './guest.js';
 import { report } from './util.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -24,7 +24,28 @@ function runOnce(cpu: Vcpu): { instructions: number; ms: number; cpuMs: number }
   return runToHlt(cpu, 'workload');
 }
 
+/**
+ * A guest that hops through 64 code pages (a JMP at the start of each) and writes CR3 once per pass,
+ * as a kernel does on a context switch: every pass refills 64 fetch-TLB entries after the flush.
+ */
+function pageHopVcpu(passes: number): Vcpu {
+  const N = 64, BASE = 0x10000;
+  const img = new Uint8Array(BASE + N * 4096);
+  const dv = new DataView(img.buffer);
+  const head = [0xb9, passes & 0xff, (passes >> 8) & 0xff, (passes >> 16) & 0xff, 0, 0x31, 0xc0, 0xe9]; // mov ecx, passes; xor eax, eax; jmp
+  img.set(head, 0x1000);
+  dv.setInt32(0x1000 + head.length, BASE - (0x1000 + head.length + 4), true);
+  for (let k = 0; k < N - 1; k++) { img[BASE + k * 4096] = 0xe9; dv.setInt32(BASE + k * 4096 + 1, 4096 - 5, true); }
+  const last = BASE + (N - 1) * 4096;
+  const tail = [0x0f, 0x22, 0xd8, 0xff, 0xc9, 0x0f, 0x85]; // mov cr3, rax; dec ecx; jnz first page
+  img.set(tail, last);
+  dv.setInt32(last + tail.length, BASE - (last + tail.length + 4), true);
+  img[last + tail.length + 4] = 0xf4;
+  return longModeVcpu(img.subarray(0x1000), 1 << 20).cpu;
+}
+
 export function run(): void {
+  reportMips('cpu 64-page hop with a CR3 write per pass', () => pageHopVcpu(5000));
   for (const [name, label] of [
     ['crc32', 'cpu crc32 bit loop'],
     ['sieve_sort', 'cpu sieve+sort'],

@@ -221,6 +221,13 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
   private readonly bcLo = new Uint32Array(BC_SIZE);
   private readonly bcHi = new Uint32Array(BC_SIZE);
   private readonly bcBlk: (Block | null)[] = new Array<Block | null>(BC_SIZE).fill(null);
+  /**
+   * Fill count of each fetch-TLB entry, and the count a block-cache entry was made under: an entry
+   * is valid only while its page's fetch translation is the one it was cached with (a refill of
+   * that TLB entry bumps the count; flushTlb clears the cache outright).
+   */
+  private readonly xGen = new Uint32Array(TLB_SIZE);
+  private readonly bcGen = new Uint32Array(BC_SIZE);
   private readonly pres = new PhysResult();
 
   // ---- decoded-code cache, by host-physical page number ----
@@ -485,8 +492,9 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
         hi = 0;
       }
       const j = lo & BC_MASK;
+      const ti = (lo >>> 12) & TLB_MASK;
       let blk: Block | null = this.bcBlk[j]!;
-      if (blk === null || this.bcLo[j] !== lo || this.bcHi[j] !== hi || !blk.page!.valid || blk.mode !== this.mode) {
+      if (blk === null || this.bcLo[j] !== lo || this.bcHi[j] !== hi || this.bcGen[j] !== this.xGen[ti] || !blk.page!.valid || blk.mode !== this.mode) {
         blk = this.fetchBlock();
         if (blk === null) {
           if (this.sys.pendVector >= 0 && this.deliverPending()) continue;
@@ -496,6 +504,7 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
           this.bcBlk[j] = blk;
           this.bcLo[j] = lo;
           this.bcHi[j] = hi;
+          this.bcGen[j] = this.xGen[ti]!;
         }
       }
       if (blk.fn !== null && blk.n <= left) {
@@ -1099,7 +1108,10 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
   /** Fills fetch-TLB entry i for the page of (lo, hi); false = fault/exit recorded. */
   private fillX(lo: number, hi: number, i: number, tag: number): boolean {
     if (!this.translate(lo, hi, ACC_FETCH)) return false;
-    this.bcBlk.fill(null); // a fetch translation changes: cached linear -> block entries may be stale
+    // this entry's translation changes: block-cache entries made under the old one stop matching
+    const g = (this.xGen[i]! + 1) >>> 0;
+    this.xGen[i] = g;
+    if (g === 0) this.bcBlk.fill(null); // the count wrapped: an old entry could match again
     const pr = this.pres;
     const host = this.phys.host;
     const chunk = Math.floor(pr.hpa / host.chunkSize);
