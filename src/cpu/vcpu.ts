@@ -223,8 +223,8 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
   private readonly bcBlk: (Block | null)[] = new Array<Block | null>(BC_SIZE).fill(null);
   /**
    * Fill count of each fetch-TLB entry, and the count a block-cache entry was made under: an entry
-   * is valid only while its page's fetch translation is the one it was cached with (a refill of
-   * that TLB entry bumps the count; flushTlb clears the cache outright).
+   * is valid only while its page's fetch-TLB entry is present (tag) and holds the translation it
+   * was cached with (a refill bumps the count).
    */
   private readonly xGen = new Uint32Array(TLB_SIZE);
   private readonly bcGen = new Uint32Array(BC_SIZE);
@@ -301,11 +301,12 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
 
   /** Drops every soft-TLB entry (CR3 write, INVLPG-all, EPT generation change). */
   flushTlb(): void {
-    this.bcBlk.fill(null);
+    // the block lookup cache needs no clearing: an entry matches only while its page's fetch-TLB
+    // entry holds the translation it was made under (tag and fill count), and xCode is reset by
+    // the fill that revalidates an entry
     this.tagR.fill(-1);
     this.tagW.fill(-1);
     this.tagX.fill(-1);
-    this.xCode.fill(null);
   }
 
   /** Drops all decoded code (for callers that wrote guest code behind the vCPU's back). */
@@ -484,8 +485,9 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
         if (r1 !== 0) break;
         continue;
       }
-      // block lookup cache first (valid while the fetch TLB is unchanged, the page holds its code
-      // and the mode is the block's), then the fetch TLB and the page's block map
+      // block lookup cache first (valid while the page's fetch-TLB entry is the one it was made
+      // under, the page holds its code and the mode is the block's), then the fetch TLB and the
+      // page's block map
       let lo = u[S_RIP]!, hi = u[S_RIP + 1]!;
       if (this.mode !== 64) {
         lo = (lo + u[S_SEG + CS * SEG_STRIDE + SEG_BASE]!) >>> 0;
@@ -494,7 +496,8 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
       const j = lo & BC_MASK;
       const ti = (lo >>> 12) & TLB_MASK;
       let blk: Block | null = this.bcBlk[j]!;
-      if (blk === null || this.bcLo[j] !== lo || this.bcHi[j] !== hi || this.bcGen[j] !== this.xGen[ti] || !blk.page!.valid || blk.mode !== this.mode) {
+      if (blk === null || this.bcLo[j] !== lo || this.bcHi[j] !== hi || this.bcGen[j] !== this.xGen[ti] ||
+          this.tagX[ti] !== hi * 1048576 + (lo >>> 12) || !blk.page!.valid || blk.mode !== this.mode) {
         blk = this.fetchBlock();
         if (blk === null) {
           if (this.sys.pendVector >= 0 && this.deliverPending()) continue;
