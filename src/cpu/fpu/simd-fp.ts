@@ -30,6 +30,7 @@ import { Mnemonic, OpKind } from '../decoder/insn.js';
 import { setStatus } from '../flags.js';
 import { AF, CF, OF, PF, S_CR4, S_FPR, S_FSW, S_FTW, S_MXCSR, S_XMM, SF, ZF, FPR_STRIDE } from '../state.js';
 import { C_FAULT, C_NEXT, V_GP, V_UD, V_XM, type FpuCpu } from './cpu.js';
+import { loadMem } from './mem.js';
 import {
   FpEnv, FE_DENORMAL, CMP_EQ, CMP_GT, CMP_LT, CMP_UN,
   f32Add, f32Sub, f32Mul, f32Div, f32Sqrt, f32Cmp, f32ToF64, f32ToInt, f32RoundInt,
@@ -124,23 +125,7 @@ function loadSrc(cpu: FpuCpu, d: DI, bytes: number): boolean {
     }
     return true;
   }
-  const lo = cpu.memLo, hi = cpu.memHi;
-  if (bytes === 4) {
-    const v = cpu.memRead(lo, hi, 4);
-    if (v < 0) return false;
-    SRC[0] = v;
-    return true;
-  }
-  let v = cpu.memRead(lo, hi, 8);
-  if (v < 0) return false;
-  SRC[0] = v; SRC[1] = cpu.memHi32;
-  if (bytes === 16) {
-    const lo2 = (lo + 8) >>> 0;
-    v = cpu.memRead(lo2, lo2 < lo ? (hi + 1) >>> 0 : hi, 8);
-    if (v < 0) return false;
-    SRC[2] = v; SRC[3] = cpu.memHi32;
-  }
-  return true;
+  return loadMem(cpu, SRC, bytes);
 }
 
 /**

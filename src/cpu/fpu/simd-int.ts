@@ -15,6 +15,7 @@ import { Mnemonic, OpKind } from '../decoder/insn.js';
 import { CF, OF, PF, AF, SF, ZF, S_FPR, S_FSW, S_FTW, S_XMM } from '../state.js';
 import { setStatus } from '../flags.js';
 import { C_FAULT, C_NEXT, V_UD, type FpuCpu } from './cpu.js';
+import { loadMem, storeMem } from './mem.js';
 import { pcmpStr } from './simd-str.js';
 
 const RC_GPR8 = 1, RC_GPR8H = 2, RC_GPR16 = 3, RC_GPR32 = 4, RC_GPR64 = 5, RC_MM = 10, RC_XMM = 11;
@@ -311,38 +312,7 @@ function load(cpu: FpuCpu, d: DI, k: number, t: Uint32Array, bytes: number): boo
     }
     return true;
   }
-  return loadMem(cpu, cpu.memLo, cpu.memHi, t, bytes);
-}
-
-function loadMem(cpu: FpuCpu, lo: number, hi: number, t: Uint32Array, bytes: number): boolean {
-  t[1] = 0; t[2] = 0; t[3] = 0;
-  if (bytes <= 4) {
-    const v = cpu.memRead(lo, hi, bytes);
-    if (v < 0) return false;
-    t[0] = v;
-    return true;
-  }
-  const v = cpu.memRead(lo, hi, 8);
-  if (v < 0) return false;
-  t[0] = v; t[1] = cpu.memHi32;
-  if (bytes === 16) {
-    const lo2 = (lo + 8) >>> 0;
-    const hi2 = cpu.codeMode === 64 ? (lo2 < 8 ? (hi + 1) >>> 0 : hi) : 0;
-    const w = cpu.memRead(lo2, hi2, 8);
-    if (w < 0) return false;
-    t[2] = w; t[3] = cpu.memHi32;
-  }
-  return true;
-}
-
-/** Stores `bytes` (1, 2, 4, 8 or 16) of `t` at the memory operand; nothing is written on a fault. */
-function storeMem(cpu: FpuCpu, t: Uint32Array, bytes: number): boolean {
-  const lo = cpu.memLo, hi = cpu.memHi;
-  if (bytes <= 8) return cpu.memWrite(lo, hi, bytes, t[0]!, t[1]!);
-  if (!cpu.memProbe(lo, hi, 16, true)) return false;
-  const lo2 = (lo + 8) >>> 0;
-  const hi2 = cpu.codeMode === 64 ? (lo2 < 8 ? (hi + 1) >>> 0 : hi) : 0;
-  return cpu.memWrite(lo, hi, 8, t[0]!, t[1]!) && cpu.memWrite(lo2, hi2, 8, t[2]!, t[3]!);
+  return loadMem(cpu, t, bytes);
 }
 
 /** Writes R (n dwords) into the register at slot base `b`. */
@@ -420,7 +390,7 @@ export function execSimdInt(cpu: FpuCpu, d: DI): number {
         return storeMem(cpu, B, w) ? C_NEXT : C_FAULT;
       }
       if (i.opKind1 === OpKind.Mem) {
-        if (!loadMem(cpu, cpu.memLo, cpu.memHi, R, w)) return C_FAULT;
+        if (!loadMem(cpu, R, w)) return C_FAULT;
       } else {
         loadDst(u, i.reg0);
         R.set(A);

@@ -12,6 +12,7 @@ import {
   VM, XMM_STRIDE,
 } from '../state.js';
 import { C_FAULT, C_NEXT, V_GP, type FpuCpu } from './cpu.js';
+import { operandHi, operandLo } from './mem.js';
 import { abridgeTags, fullTagWord, getTop, recomputeES } from './x87-state.js';
 
 const buf = new Uint8Array(512);
@@ -24,22 +25,13 @@ const dv = new DataView(buf.buffer);
  */
 export const MXCSR_MASK = 0x0000ffff;
 
-/** Linear address of byte k of the memory operand (64-bit mode carries into the high half; else wraps at 4 GiB). */
-function addrLo(cpu: FpuCpu, k: number): number {
-  return (cpu.memLo + k) >>> 0;
-}
-function addrHi(cpu: FpuCpu, k: number): number {
-  if (cpu.codeMode === 64 && cpu.memLo + k >= 0x100000000) return (cpu.memHi + 1) >>> 0;
-  return cpu.memHi;
-}
-
 /** Writes buf[0..len) to the operand: probe first (fault = nothing written), then dwords and a word tail. */
 function storeBuf(cpu: FpuCpu, len: number, probeLen: number): boolean {
   if (!cpu.memProbe(cpu.memLo, cpu.memHi, probeLen, true)) return false;
   for (let k = 0; k < len; k += 4) {
     const n = len - k >= 4 ? 4 : 2;
     const v = n === 4 ? dv.getUint32(k, true) : dv.getUint16(k, true);
-    if (!cpu.memWrite(addrLo(cpu, k), addrHi(cpu, k), n, v, 0)) return false;
+    if (!cpu.memWrite(operandLo(cpu, k), operandHi(cpu, k), n, v, 0)) return false;
   }
   return true;
 }
@@ -48,7 +40,7 @@ function storeBuf(cpu: FpuCpu, len: number, probeLen: number): boolean {
 function loadBuf(cpu: FpuCpu, len: number): boolean {
   for (let k = 0; k < len; k += 4) {
     const n = len - k >= 4 ? 4 : 2;
-    const v = cpu.memRead(addrLo(cpu, k), addrHi(cpu, k), n);
+    const v = cpu.memRead(operandLo(cpu, k), operandHi(cpu, k), n);
     if (v < 0) return false;
     if (n === 4) dv.setUint32(k, v, true);
     else dv.setUint16(k, v, true);

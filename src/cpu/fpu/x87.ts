@@ -26,6 +26,7 @@ import {
   SEG_STRIDE, SF, ZF,
 } from '../state.js';
 import { C_FAULT, C_NEXT, V_MF, V_NM, V_UD, type FpuCpu } from './cpu.js';
+import { operandHi, operandLo } from './mem.js';
 import {
   CLS_NORMAL, CLS_QNAN, CLS_SNAN, CLS_SUBNORMAL, CLS_UNSUPPORTED, CMP_EQ, CMP_GT, CMP_LT, FE_DENORMAL, FE_DIVZERO,
   FE_INEXACT, FE_INVALID, FpEnv, f32Class, f32ToF80, f64Class, f64ToF80, f80Add, f80Class, f80Cmp, f80Div, f80Mul, f80Rem,
@@ -120,8 +121,7 @@ function readMemOperand(cpu: FpuCpu, width: number, fp: boolean): boolean {
     return true;
   }
   // m80fp: raw, no conversion and no exception (SDM Vol. 2 FLD)
-  const a2 = addr2(cpu, 8);
-  const se = cpu.memRead(a2, cpu.memHi, 2);
+  const se = cpu.memRead(operandLo(cpu, 8), operandHi(cpu, 8), 2);
   if (se < 0) return false;
   sLo = lo; sHi = hi; sSe = se;
   return true;
@@ -140,17 +140,10 @@ function memDenormal(lo: number, hi: number, se: number): void {
   env.flags |= FE_DENORMAL;
 }
 
-function addr2(cpu: FpuCpu, k: number): number {
-  return (cpu.memLo + k) >>> 0;
-}
-function addr2Hi(cpu: FpuCpu, k: number): number {
-  return cpu.codeMode === 64 && cpu.memLo + k >= 0x100000000 ? (cpu.memHi + 1) >>> 0 : cpu.memHi;
-}
-
 /** Stores 10 bytes (a significand and a sign/exponent word) to the memory operand, all or nothing. */
 function store80(cpu: FpuCpu, lo: number, hi: number, se: number): boolean {
   if (!cpu.memProbe(cpu.memLo, cpu.memHi, 10, true)) return false;
-  return cpu.memWrite(cpu.memLo, cpu.memHi, 8, lo, hi) && cpu.memWrite(addr2(cpu, 8), addr2Hi(cpu, 8), 2, se, 0);
+  return cpu.memWrite(cpu.memLo, cpu.memHi, 8, lo, hi) && cpu.memWrite(operandLo(cpu, 8), operandHi(cpu, 8), 2, se, 0);
 }
 
 /** Records FIP/FCS/FOP and, with a memory operand, FDP/FDS (SDM Vol. 1 8.1.8-8.1.10). */
@@ -554,7 +547,7 @@ function fbld(cpu: FpuCpu): number {
   const lo = cpu.memRead(cpu.memLo, cpu.memHi, 8);
   if (lo < 0) return C_FAULT;
   const hi = cpu.memHi32;
-  const s = cpu.memRead(addr2(cpu, 8), addr2Hi(cpu, 8), 2);
+  const s = cpu.memRead(operandLo(cpu, 8), operandHi(cpu, 8), 2);
   if (s < 0) return C_FAULT;
   const t = pushSlot(u);
   if (t < 0) return C_NEXT;
