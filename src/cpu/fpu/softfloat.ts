@@ -1206,16 +1206,9 @@ function toInt(e: FpEnv, bits: number, rc: number): void {
   W.r2 = W.aH; W.r1 = W.aL; W.r0 = 0;
   shiftRightJam(63 - W.aE);
   // Integer part in W.r2:W.r1, fraction (with sticky) in W.r0.
-  const rb = W.r0 >>> 31, st = W.r0 & 0x7fffffff, inexact = (W.r0 !== 0);
-  let up = false;
-  if (inexact) {
-    switch (rc) {
-      case RC_NEAREST: up = rb !== 0 && (st !== 0 || (W.r1 & 1) !== 0); break;
-      case RC_DOWN: up = W.aS !== 0; break;
-      case RC_UP: up = W.aS === 0; break;
-      default: up = false;
-    }
-  }
+  // the integer's last bit is bit 0 of W.r1: the 64-bit rounding decision
+  const dec = roundDecision(64, W.aS, rc);
+  const inexact = dec !== 0, up = dec === 2;
   let hi = W.r2, lo = W.r1;
   if (up) {
     lo += 1;
@@ -1269,17 +1262,9 @@ function roundIntStaged(e: FpEnv, rc: number, noPE: boolean, p: number, r: numbe
   W.r2 = W.aH; W.r1 = W.aL; W.r0 = 0;
   if (W.aE >= p - 1) { packBits(e, W.aS, W.aE + BIAS[r]!, r); return; }
   shiftRightJam(63 - W.aE);
-  const rb = W.r0 >>> 31, st = W.r0 & 0x7fffffff, inexact = W.r0 !== 0;
-  let up = false;
-  if (inexact) {
-    switch (rc) {
-      case RC_NEAREST: up = rb !== 0 && (st !== 0 || (W.r1 & 1) !== 0); break;
-      case RC_DOWN: up = W.aS !== 0; break;
-      case RC_UP: up = W.aS === 0; break;
-      default: up = false;
-    }
-    if (!noPE) e.flags |= FE_INEXACT;
-  }
+  const dec = roundDecision(64, W.aS, rc);
+  const up = dec === 2;
+  if (dec !== 0 && !noPE) e.flags |= FE_INEXACT;
   W.r0 = 0;
   if (up) {
     W.r1 += 1;
