@@ -6,7 +6,7 @@
  * execute-only code segments), §17.2.4-17.2.5 and §17.3.1.2 (data and I/O breakpoints are traps).
  */
 import { describe, expect, it } from 'vitest';
-import { CODE, GDT_BASE, SEL, STACK, desc, le32, rig } from './harness.js';
+import { CODE, GDT_BASE, SEL, STACK, desc, le32, rig, expectFault } from './harness.js';
 import {
   CS, DS, S_CR0, S_CR3, S_CR4, S_DR, S_DR6, S_DR7, S_EFER, S_GDTR, S_RIP, S_SEG, SEG_ATTR, SEG_STRIDE, ATTR_DB, ATTR_G, ATTR_L, ATTR_P, ATTR_S,
 } from '../../src/cpu/state.js';
@@ -22,16 +22,6 @@ const movEsAx = [0x8e, 0xc0];
 const movSsAx = [0x8e, 0xd0];
 
 type Exit = ReturnType<ReturnType<typeof rig>['run']>;
-function expectFault(e: Exit, vector: number, err?: number): void {
-  expect(e.reason).toBe('exception');
-  if (e.reason !== 'exception') return;
-  expect(e.vector).toBe(vector);
-  if (err !== undefined) {
-    expect(e.hasErrorCode).toBe(true);
-    expect(e.errorCode).toBe(err);
-  }
-}
-
 /** Runs `pre` (segment setup, ends in a block boundary) then `body`; returns the exit of body. */
 function runWith(pre: number[], body: number[], setup?: (r: ReturnType<typeof rig>) => void): { r: ReturnType<typeof rig>; e: Exit } {
   const r = rig();

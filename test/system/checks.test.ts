@@ -4,7 +4,7 @@
  * per test). Exceptions exit (exceptionBitmap) unless a test asks for delivery.
  */
 import { describe, expect, it } from 'vitest';
-import { CODE, GDT_BASE, IDT_BASE, SEL, STACK, desc, le32, rig } from './harness.js';
+import { CODE, GDT_BASE, IDT_BASE, SEL, STACK, desc, le32, rig, expectFault } from './harness.js';
 import {
   CS, DS, S_CR0, S_CR2, S_CR3, S_CR4, S_DR6, S_DR7, S_EFER, S_RFLAGS, S_RIP, S_SEG, SEG_ATTR, SEG_BASE, SEG_LIMIT, SEG_SEL, SEG_STRIDE, SS, TR,
   ATTR_P, ATTR_S, S_IDTR,
@@ -20,16 +20,6 @@ const movEax = (v: number): number[] => [0xb8, ...le32(v)];
 const movEcx = (v: number): number[] => [0xb9, ...le32(v)];
 const movEdx = (v: number): number[] => [0xba, ...le32(v)];
 const movAx = (v: number): number[] => [0x66, 0xb8, v & 0xff, (v >>> 8) & 0xff];
-
-function expectFault(e: ReturnType<ReturnType<typeof rig>['run']>, vector: number, err?: number): void {
-  expect(e.reason).toBe('exception');
-  if (e.reason !== 'exception') return;
-  expect(e.vector).toBe(vector);
-  if (err !== undefined) {
-    expect(e.hasErrorCode).toBe(true);
-    expect(e.errorCode).toBe(err);
-  }
-}
 
 describe('control registers (SDM Vol. 3A 2.5, Vol. 2 MOV to CR)', () => {
   it('CR0.PG without PE is #GP(0)', () => {

@@ -9,6 +9,7 @@ import { FlatPhysical } from '../../src/cpu/phys.js';
 import { Vcpu } from '../../src/cpu/vcpu.js';
 import { CS, DS, ES, FS, GS, SS, S_CR0, S_GDTR, S_IDTR, S_RIP, ATTR_DB, ATTR_G, ATTR_P, ATTR_S } from '../../src/cpu/state.js';
 import type { VcpuExit } from '../../src/cpu/exit.js';
+import { expect } from 'vitest';
 
 export const MEM = 0x400000;
 export const GDT_BASE = 0x800;
@@ -96,4 +97,15 @@ export function rig(): Rig {
 /** Little-endian bytes of a 32-bit value. */
 export function le32(v: number): number[] {
   return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
+}
+
+/** Asserts an `exception` exit with `vector` and, when given, the error code `err`. */
+export function expectFault(e: VcpuExit, vector: number, err?: number): void {
+  expect(e.reason).toBe('exception');
+  if (e.reason !== 'exception') return;
+  expect(e.vector).toBe(vector);
+  if (err !== undefined) {
+    expect(e.hasErrorCode).toBe(true);
+    expect(e.errorCode).toBe(err);
+  }
 }
