@@ -6,16 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { makeCpu, type Machine } from '../harness.js';
+import { DATA, FLD1, FLDZ, FNINIT, HLT, INDEF, M, rd16, st, top, wr32 } from './x87-harness.js';
 import { FPR_STRIDE, S_FCW, S_FPR, S_FSW, S_FTW } from '../../../src/cpu/state.js';
 
-const DATA = 0x2000;
-const le32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
-/** x87 memory form `op /reg [disp32]` (32-bit addressing). */
-const M = (op: number, reg: number, addr = DATA): number[] => [op, (reg << 3) | 5, ...le32(addr)];
-const HLT = [0xf4];
-const FNINIT = [0xdb, 0xe3];
-const FLD1 = [0xd9, 0xe8];
-const FLDZ = [0xd9, 0xee];
 const FLD80 = (addr: number): number[] => M(0xdb, 5, addr); // FLD m80fp: raw, never an exception
 const FLDCW = (addr: number): number[] => M(0xd9, 5, addr);
 
@@ -26,21 +19,10 @@ function run(code: number[], setup?: (m: Machine) => void) {
   expect(exit.reason).toBe('hlt');
   return { m, u: m.cpu.state.u32 };
 }
-function wr32(m: Machine, a: number, v: number): void {
-  m.mem[a] = v & 0xff; m.mem[a + 1] = (v >>> 8) & 0xff; m.mem[a + 2] = (v >>> 16) & 0xff; m.mem[a + 3] = v >>> 24;
-}
 function wr80(m: Machine, a: number, hi: number, lo: number, se: number): void {
   wr32(m, a, lo); wr32(m, a + 4, hi); m.mem[a + 8] = se & 0xff; m.mem[a + 9] = se >>> 8;
 }
 function wr16(m: Machine, a: number, v: number): void { m.mem[a] = v & 0xff; m.mem[a + 1] = v >>> 8; }
-function rd16(m: Machine, a: number): number { return m.mem[a]! | (m.mem[a + 1]! << 8); }
-const top = (u: Uint32Array): number => (u[S_FSW]! >>> 11) & 7;
-/** ST(i) as [sig hi, sig lo, sign/exp]. */
-function st(u: Uint32Array, i: number): number[] {
-  const p = (top(u) + i) & 7, o = S_FPR + p * FPR_STRIDE;
-  return [u[o + 1]!, u[o]!, u[o + 2]!];
-}
-const INDEF = [0xc0000000, 0, 0xffff];
 const IE = 1, DE = 2, ZE = 4, UE = 0x10, PE = 0x20, SF = 0x40, ES = 0x80, C1 = 0x200, C2 = 0x400, B = 0x8000;
 const A80 = DATA + 0x40, ACW = DATA + 0x60;
 

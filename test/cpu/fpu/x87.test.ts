@@ -5,20 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { makeCpu, CODE_BASE, type Machine } from '../harness.js';
+import { DATA, FLD1, FLDZ, FNINIT, HLT, INDEF, M, le32, rd16, st, top, wr32 } from './x87-harness.js';
 import { getFlags } from '../../../src/cpu/flags.js';
 import {
   CF, PF, ZF, S_CR0, S_CR4, S_FCW, S_FDP, S_FDS, S_FIP, S_FOP, S_FPR, S_FSW, S_FTW, S_MXCSR, S_XMM, FPR_STRIDE,
   S_FCS,
 } from '../../../src/cpu/state.js';
 
-const DATA = 0x2000;
-const le32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
-/** x87 memory form `op /reg [disp32]` (32-bit addressing, mod=00 r/m=101). */
-const M = (op: number, reg: number, addr = DATA): number[] => [op, (reg << 3) | 5, ...le32(addr)];
-const HLT = [0xf4];
-const FNINIT = [0xdb, 0xe3];
-const FLD1 = [0xd9, 0xe8];
-const FLDZ = [0xd9, 0xee];
 const FXAM = [0xd9, 0xe5];
 
 function run(mode: 16 | 32 | 64, code: number[], setup?: (m: Machine) => void) {
@@ -27,19 +20,8 @@ function run(mode: 16 | 32 | 64, code: number[], setup?: (m: Machine) => void) {
   const exit = m.cpu.run({ maxInstructions: 1000 });
   return { m, exit, u: m.cpu.state.u32 };
 }
-function wr32(m: Machine, a: number, v: number): void {
-  m.mem[a] = v & 0xff; m.mem[a + 1] = (v >>> 8) & 0xff; m.mem[a + 2] = (v >>> 16) & 0xff; m.mem[a + 3] = v >>> 24;
-}
-function rd16(m: Machine, a: number): number { return m.mem[a]! | (m.mem[a + 1]! << 8); }
 function rd32(m: Machine, a: number): number { return (rd16(m, a) | (rd16(m, a + 2) << 16)) >>> 0; }
-const top = (u: Uint32Array): number => (u[S_FSW]! >>> 11) & 7;
-/** ST(i) as [sig hi, sig lo, sign/exp]. */
-function st(u: Uint32Array, i: number): number[] {
-  const p = (top(u) + i) & 7, o = S_FPR + p * FPR_STRIDE;
-  return [u[o + 1]!, u[o]!, u[o + 2]!];
-}
 const ONE = [0x80000000, 0, 0x3fff];
-const INDEF = [0xc0000000, 0, 0xffff];
 
 describe('x87 register stack and control', () => {
   it('FNINIT sets FCW 037FH, FSW 0, all tags empty (SDM Vol. 2 FINIT)', () => {
