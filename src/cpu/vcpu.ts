@@ -1753,9 +1753,9 @@ export class Vcpu implements SystemHost, SysCpu, FpuCpu {
         }
         return execSimd(this, d);
       case Op.Invalid:
-        // AVX (VexUnsupported) and undefined encodings: #UD; CR0.EM/TS still decide #NM first for
-        // VEX forms (SDM Vol. 3A Table 2-2)
-        return this.raise(d.i.status === DecodeStatus.Ok && this.sys.deviceNotAvailable(d.i.mnemonic) ? NM : UD, false, 0);
+        // undefined encodings and AVX (VexUnsupported: CPUID.1:ECX.AVX/OSXSAVE = 0, so #UD before any
+        // #NM check); every x87/MMX/SSE mnemonic is Op.X87/Op.Simd and checks CR0 in its unit
+        return this.raise(UD, false, 0);
       case Op.TooLong:
         return this.raise(GP, true, 0);
       default:

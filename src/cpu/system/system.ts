@@ -16,7 +16,6 @@
  * (the exit record is filled; the run stops).
  */
 import { getFlags, setFlags } from '../flags.js';
-import { Mnemonic } from '../decoder/insn.js';
 import { ACC_READ, ACC_WRITE } from '../phys.js';
 import {
   AC, ATTR_DB, ATTR_G, ATTR_L, ATTR_P, ATTR_S, ATTR_UNUSABLE, CS, DS, ES, FS, GS, IF, IOPL, LDTR, NT, RF, S_CR0, S_CR2,
@@ -1955,17 +1954,6 @@ export class System {
   /** RDFSBASE/RDGSBASE/WRFSBASE/WRGSBASE availability (64-bit mode and CR4.FSGSBASE). */
   fsgsbaseOk(): boolean {
     return this.mode64 && (this.u[S_CR4]! & CR4_FSGSBASE) !== 0;
-  }
-
-  /**
-   * #NM for an x87 or SSE/MMX instruction (SDM Vol. 3A §2.5, Table 2-2): x87 with CR0.EM or CR0.TS,
-   * SSE/MMX with CR0.TS (CR0.EM makes those #UD, which the caller raises anyway).
-   */
-  deviceNotAvailable(mnemonic: number): boolean {
-    const cr0 = this.u[S_CR0]!;
-    if (mnemonic >= Mnemonic.Fadd && mnemonic <= Mnemonic.Ffreep) return (cr0 & (CR0_EM | CR0_TS)) !== 0;
-    if (mnemonic >= Mnemonic.Emms && mnemonic < Mnemonic.VexUnsupported) return (cr0 & (CR0_EM | CR0_TS)) === CR0_TS;
-    return false;
   }
 
   // =====================================================================================
