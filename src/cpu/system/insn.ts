@@ -242,10 +242,7 @@ export function execSystem(cpu: SysCpu, d: DI, m: number): number {
     }
     case Mnemonic.Invpcid: case Mnemonic.Monitor: case Mnemonic.Mwait: case Mnemonic.Xgetbv: case Mnemonic.Xsetbv:
     case Mnemonic.Rdpmc: case Mnemonic.Rsm: case Mnemonic.Rdsspd: case Mnemonic.Rdsspq:
-    case Mnemonic.Fxsave: case Mnemonic.Fxrstor: case Mnemonic.Fxsave64: case Mnemonic.Fxrstor64:
-    case Mnemonic.Ldmxcsr: case Mnemonic.Stmxcsr:
-      // not advertised by the CPUID model: #UD as on such a processor (the FXSAVE family and
-      // LDMXCSR/STMXCSR never get here: the interpreter sends them to the fpu units)
+      // not advertised by the CPUID model: #UD as on such a processor
       return cpu.raise(UD, false, 0);
     default:
       // XSAVE and its variants (CPUID.1:ECX.XSAVE = 0) and anything else the model lacks
