@@ -108,7 +108,7 @@ export { CpuidConfig, type CpuidLeafConfig } from './vmm/cpuid-config.js';
 export { MsrModel, MSR, type MsrHandler } from './vmm/msr.js';
 export { ExitStats, type StatsSnapshot } from './vmm/stats.js';
 export { MemoryAssist, ASSIST_OK, ASSIST_UNSUPPORTED, ASSIST_FAULT, type AssistMemory } from './vmm/assist.js';
-export type { CpuCore } from './vmm/core.js';
+export type { CpuCore, PlatformLinks } from './vmm/core.js';
 export { InterpreterCore, EptPhysicalSpace, interpreterCore } from './vmm/cpu-core.js';
 export { planFlat, type FlatOptions } from './boot/flat.js';
 export { planElf, parseElf, type ElfImage, type ElfSegment, type ElfOptions } from './boot/elf.js';
